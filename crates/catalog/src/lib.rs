@@ -1,0 +1,1 @@
+//! portcullis-catalog (placeholder; see DESIGN.md).

@@ -1,0 +1,2 @@
+//! The `portcullis` binary (placeholder while the workspace is laid out).
+fn main() {}

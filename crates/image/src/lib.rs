@@ -1,0 +1,1 @@
+//! portcullis-image (placeholder; see DESIGN.md).

@@ -1,0 +1,1 @@
+//! portcullis-registry-client (placeholder; see DESIGN.md).

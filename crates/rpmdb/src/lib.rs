@@ -1,0 +1,1 @@
+//! portcullis-rpmdb (placeholder; see DESIGN.md).

@@ -1,0 +1,1 @@
+//! portcullis-sbom (placeholder; see DESIGN.md).

@@ -1,0 +1,1 @@
+//! portcullis-testkit (placeholder; see DESIGN.md).

@@ -1,0 +1,21 @@
+//! The portcullis model, free of I/O.
+//!
+//! - [`Digest`]: a validated content digest (`sha256:…`), the identity of every blob.
+//! - [`Distro`]: the operating system an image claims, from `os-release` and its fallbacks.
+//! - [`Package`]: one installed package with its [`Ecosystem`], version, source package,
+//!   the [`LayerRef`] that installed it and the files it was found in.
+//! - [`Sbom`]: what an image contains: its [`ImageInfo`], distro and packages, in a
+//!   deterministic order so that outputs and snapshots are stable.
+//!
+//! Data flows one way: image readers produce [`ImageInfo`] and layers, catalogers produce
+//! [`Package`]s, and writers in `portcullis-sbom` render an [`Sbom`].
+
+mod digest;
+mod distro;
+mod package;
+mod sbom;
+
+pub use digest::{Digest, DigestError};
+pub use distro::Distro;
+pub use package::{Ecosystem, LayerRef, Package};
+pub use sbom::{ImageInfo, LayerInfo, Sbom, ToolInfo};

@@ -1,0 +1,1 @@
+//! portcullis-version (placeholder; see DESIGN.md).
