@@ -1,2 +1,60 @@
-//! The `portcullis` binary (placeholder while the workspace is laid out).
-fn main() {}
+//! The `portcullis` binary: parses arguments, runs a command, prints through one place,
+//! and turns the outcome into an exit code. Every command lives in `commands/`.
+
+mod commands;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// A self-hosted gate for container images.
+#[derive(Debug, Parser)]
+#[command(name = "portcullis", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List the packages in an image (a software bill of materials)
+    Sbom(commands::sbom::SbomArgs),
+    /// Compare versions and check ranges, by the rules of each ecosystem
+    #[command(subcommand)]
+    Version(commands::version::VersionCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Sbom(args) => commands::sbom::run(args),
+        Command::Version(cmd) => commands::version::run(cmd),
+    };
+    match result {
+        Ok(code) => code,
+        // The reader went away (`portcullis sbom … | head`): stop quietly, as Unix tools do.
+        Err(err)
+            if err
+                .chain()
+                .filter_map(|c| c.downcast_ref::<std::io::Error>())
+                .any(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            output::error(&err);
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -23,11 +23,15 @@ enum Algorithm {
 /// Why a string is not a digest.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DigestError {
-    #[error("digest `{0}` has no `algorithm:` prefix; expected for example `sha256:<64 hex digits>`")]
+    #[error(
+        "digest `{0}` has no `algorithm:` prefix; expected for example `sha256:<64 hex digits>`"
+    )]
     MissingAlgorithm(String),
     #[error("digest `{0}` uses an unsupported algorithm; only sha256 and sha512 are accepted")]
     UnsupportedAlgorithm(String),
-    #[error("digest `{0}` does not have the right length of lowercase hex digits for its algorithm")]
+    #[error(
+        "digest `{0}` does not have the right length of lowercase hex digits for its algorithm"
+    )]
     BadHex(String),
 }
 
@@ -131,11 +135,23 @@ mod tests {
 
     #[test]
     fn refuses_bad_digests() {
-        assert!(matches!("abc".parse::<Digest>(), Err(DigestError::MissingAlgorithm(_))));
-        assert!(matches!("md5:abc".parse::<Digest>(), Err(DigestError::UnsupportedAlgorithm(_))));
-        assert!(matches!("sha256:ABC".parse::<Digest>(), Err(DigestError::BadHex(_))));
+        assert!(matches!(
+            "abc".parse::<Digest>(),
+            Err(DigestError::MissingAlgorithm(_))
+        ));
+        assert!(matches!(
+            "md5:abc".parse::<Digest>(),
+            Err(DigestError::UnsupportedAlgorithm(_))
+        ));
+        assert!(matches!(
+            "sha256:ABC".parse::<Digest>(),
+            Err(DigestError::BadHex(_))
+        ));
         let upper = format!("sha256:{}", "A".repeat(64));
-        assert!(matches!(upper.parse::<Digest>(), Err(DigestError::BadHex(_))));
+        assert!(matches!(
+            upper.parse::<Digest>(),
+            Err(DigestError::BadHex(_))
+        ));
     }
 
     #[test]

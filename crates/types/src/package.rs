@@ -49,8 +49,9 @@ pub struct LayerRef {
 /// One installed package.
 ///
 /// For OS packages `source_name`/`source_version` name the source package that advisories
-/// are written against (Debian `Source:`, Alpine `origin`, the RPM source rpm); they are
-/// `None` when equal to the binary package, as dpkg leaves them.
+/// are written against (Debian `Source:`, Alpine `origin`, the RPM source rpm). For dpkg
+/// they are always set, as `dpkg-query` prints `${source:Package}` and `${source:Version}`
+/// (a binNMU such as `5.2.15-2+b13` has source version `5.2.15-2`); `None` means unknown.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Package {
     pub ecosystem: Ecosystem,
@@ -68,7 +69,8 @@ pub struct Package {
     pub licenses: Vec<String>,
     /// Package URL as the purl specification writes it for this type.
     pub purl: String,
-    /// The layer that last wrote the database entry this package was read from;
+    /// The layer that installed the package: for dpkg the layer of its `info/*.list`, for apk
+    /// and rpm the layer that wrote most of its files, else the layer of the database;
     /// `None` for an unpacked directory, which has no layers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub layer: Option<LayerRef>,

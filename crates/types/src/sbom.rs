@@ -69,6 +69,7 @@ pub struct Sbom {
 impl Sbom {
     /// Sorts packages into their canonical order; call before writing.
     pub fn sort(&mut self) {
-        self.packages.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        self.packages
+            .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     }
 }

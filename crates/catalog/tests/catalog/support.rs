@@ -1,0 +1,38 @@
+use portcullis_catalog::Catalog;
+use portcullis_image::{NoProgress, ReadOptions, Source};
+use portcullis_testkit::{Compression, ImageBuilder, LayerBuilder, OciLayoutBuilder};
+
+/// Writes the layers as an OCI layout, reads it back as users do, and catalogs it.
+pub fn catalog_layers(
+    layers: Vec<LayerBuilder>,
+) -> anyhow::Result<(Catalog, portcullis_image::Image)> {
+    let dir = tempfile::tempdir()?;
+    let mut image = ImageBuilder::new();
+    for layer in layers {
+        image = image.layer(layer.build(Compression::Gzip));
+    }
+    OciLayoutBuilder::write_single(dir.path(), &image, "test");
+    let source = Source::parse(&format!("oci:{}:test", dir.path().display()))?;
+    let image = portcullis_image::read_image(
+        &source,
+        &ReadOptions::default(),
+        &portcullis_catalog::wanted,
+        &NoProgress,
+    )?;
+    let catalog = portcullis_catalog::catalog(&image)?;
+    Ok((catalog, image))
+}
+
+pub fn rows(catalog: &Catalog) -> Vec<(String, String, Option<usize>)> {
+    catalog
+        .packages
+        .iter()
+        .map(|p| {
+            (
+                p.name.clone(),
+                p.version.clone(),
+                p.layer.as_ref().map(|l| l.index),
+            )
+        })
+        .collect()
+}

@@ -1,0 +1,12 @@
+//! Behaviour tests of the `portcullis` binary, run as users run it.
+
+#[path = "cli/harness.rs"]
+mod harness;
+#[path = "cli/help.rs"]
+mod help;
+#[path = "cli/sbom_errors.rs"]
+mod sbom_errors;
+#[path = "cli/sbom_real_image.rs"]
+mod sbom_real_image;
+#[path = "cli/version.rs"]
+mod version;

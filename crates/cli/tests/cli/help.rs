@@ -1,0 +1,33 @@
+//! What a newcomer sees first: `--help` screens.
+
+use crate::harness::{portcullis, run_ok};
+
+#[test]
+fn sbom_help_shows_every_source_syntax_with_an_example() -> anyhow::Result<()> {
+    let help = String::from_utf8(run_ok(portcullis().args(["sbom", "--help"]))?)?;
+    for syntax in [
+        "oci:DIR[:TAG]",
+        "docker-archive:FILE",
+        "docker://REF",
+        "dir:PATH",
+        "portcullis sbom oci:",
+        "portcullis sbom docker-archive:",
+        "portcullis sbom docker://",
+        "portcullis sbom debian:12",
+        "portcullis sbom dir:/",
+    ] {
+        assert!(
+            help.contains(syntax),
+            "`{syntax}` missing from sbom --help:\n{help}"
+        );
+    }
+    insta::assert_snapshot!("sbom_help", help);
+    Ok(())
+}
+
+#[test]
+fn top_level_help_lists_the_commands() -> anyhow::Result<()> {
+    let help = String::from_utf8(run_ok(portcullis().arg("--help"))?)?;
+    insta::assert_snapshot!("top_help", help);
+    Ok(())
+}

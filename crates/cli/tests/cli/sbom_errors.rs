@@ -1,0 +1,83 @@
+//! Bad input to `portcullis sbom` ends in a clear message and a non-zero exit, never a panic.
+
+use crate::harness::portcullis;
+
+fn fails_with(args: &[&str], expected: &[&str]) -> anyhow::Result<()> {
+    let out = portcullis().args(args).output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{args:?} succeeded");
+    assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
+    for text in expected {
+        assert!(
+            stderr.contains(text),
+            "{args:?}: `{text}` missing from:\n{stderr}"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn unknown_source_syntax_lists_the_valid_ones() -> anyhow::Result<()> {
+    fails_with(&["sbom", "tarball:/x.tar"], &["tarball:/x.tar"])
+}
+
+#[test]
+fn missing_files_are_named() -> anyhow::Result<()> {
+    fails_with(
+        &["sbom", "oci:/nonexistent/layout"],
+        &["/nonexistent/layout"],
+    )?;
+    fails_with(
+        &["sbom", "docker-archive:/nonexistent.tar"],
+        &["/nonexistent.tar"],
+    )?;
+    fails_with(&["sbom", "dir:/nonexistent-root"], &["/nonexistent-root"])
+}
+
+#[test]
+fn a_file_that_is_not_an_image_is_refused() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let junk = dir.path().join("junk.tar");
+    std::fs::write(&junk, b"this is not a tar archive at all")?;
+    fails_with(
+        &["sbom", &format!("docker-archive:{}", junk.display())],
+        &["junk.tar"],
+    )
+}
+
+#[test]
+fn wrong_flags_say_what_is_expected() -> anyhow::Result<()> {
+    fails_with(
+        &["sbom", "--format", "xml", "dir:/"],
+        &["xml", "table", "cyclonedx", "spdx"],
+    )?;
+    fails_with(
+        &["sbom", "--platform", "nonsense", "dir:/"],
+        &["--platform"],
+    )?;
+    fails_with(&["sbom", "--max-uncompressed", "lots", "dir:/"], &["lots"])
+}
+
+#[test]
+fn output_file_is_not_left_half_written_on_failure() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let out = dir.path().join("sbom.json");
+    std::fs::write(&out, b"previous")?;
+    fails_with(
+        &[
+            "sbom",
+            "-q",
+            "-o",
+            &out.display().to_string(),
+            "oci:/nonexistent/layout",
+        ],
+        &["/nonexistent/layout"],
+    )?;
+    assert_eq!(std::fs::read(&out)?, b"previous");
+    assert_eq!(
+        std::fs::read_dir(dir.path())?.count(),
+        1,
+        "a temporary file was left behind"
+    );
+    Ok(())
+}

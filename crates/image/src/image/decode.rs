@@ -1,0 +1,153 @@
+//! Decoding layers several at a time, merging them in order, and the second pass for
+//! wanted hardlinks whose target was not kept.
+//!
+//! Layers are decoded by a pool of scoped threads, largest first, into per-layer entry
+//! lists (metadata plus wanted content); the merge is a cheap in-order pass afterwards.
+//! A wanted hardlink to an unwanted file (e.g. a wanted `/a` hardlinked to `/b`) only
+//! learns that it needs `/b`'s bytes at merge time, so those targets are read again
+//! from their layer in a second, rare pass that keeps only them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::{ImageError, LayerOpener};
+use crate::layer::{Budget, LayerContents, LayerError, LayerReader, LayerSpec};
+use crate::options::{Progress, ReadOptions};
+use crate::tree::{FileTree, PendingHardlink};
+
+type Slot = Mutex<Option<Result<LayerContents, ImageError>>>;
+
+pub(crate) fn read_layers(
+    layers: &[LayerSpec],
+    opener: &dyn LayerOpener,
+    options: &ReadOptions,
+    wanted: &(dyn Fn(&str) -> bool + Sync),
+    progress: &dyn Progress,
+) -> Result<FileTree, ImageError> {
+    let total: u64 = layers.iter().filter_map(|l| l.stored_size).sum();
+    progress.layers(layers.len(), total);
+    let budget = Budget::new(&options.limits);
+    let (order, threads) = match opener.sequential_order() {
+        Some(order) => (order, 1),
+        None => {
+            let mut order: Vec<usize> = (0..layers.len()).collect();
+            // Largest first keeps all threads busy until the end.
+            order.sort_by_key(|&i| {
+                std::cmp::Reverse(layers.get(i).and_then(|l| l.stored_size).unwrap_or(0))
+            });
+            (order, options.thread_count().clamp(1, layers.len().max(1)))
+        }
+    };
+    let slots: Vec<Slot> = layers.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let work = || {
+        loop {
+            let Some(&index) = order.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                break;
+            };
+            let (Some(spec), Some(slot)) = (layers.get(index), slots.get(index)) else {
+                break;
+            };
+            let result = if budget.is_cancelled() {
+                Err(LayerError::Cancelled { layer: index }.into())
+            } else {
+                let reader = LayerReader {
+                    index,
+                    spec,
+                    wanted,
+                    budget: &budget,
+                    progress,
+                };
+                opener
+                    .open(index)
+                    .and_then(|stream| reader.read(stream).map_err(ImageError::from))
+            };
+            if result.is_err() {
+                budget.cancel();
+            }
+            progress.layer_done(index);
+            *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+        }
+    };
+    if threads <= 1 {
+        work();
+    } else {
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(work);
+            }
+        });
+    }
+    let mut decoded = Vec::with_capacity(layers.len());
+    let mut first_error = None;
+    for (index, slot) in slots.into_iter().enumerate() {
+        let result = slot
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or(Err(LayerError::Cancelled { layer: index }.into()));
+        match result {
+            Ok(contents) => decoded.push(contents),
+            Err(ImageError::Layer(e)) if e.is_cancelled() => {}
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    let mut tree = FileTree::new();
+    let mut pending = Vec::new();
+    for (index, contents) in decoded.into_iter().enumerate() {
+        pending.extend(tree.apply_layer(index, contents)?);
+    }
+    if !pending.is_empty() {
+        fill_hardlinks(&mut tree, &pending, layers, opener, &budget, progress)?;
+    }
+    Ok(tree)
+}
+
+/// Reads hardlink targets again from their layers and gives their bytes to the links.
+fn fill_hardlinks(
+    tree: &mut FileTree,
+    pending: &[PendingHardlink],
+    layers: &[LayerSpec],
+    opener: &dyn LayerOpener,
+    budget: &Budget<'_>,
+    progress: &dyn Progress,
+) -> Result<(), ImageError> {
+    let mut by_layer: BTreeMap<usize, BTreeSet<&str>> = BTreeMap::new();
+    for link in pending {
+        by_layer
+            .entry(link.target_layer)
+            .or_default()
+            .insert(link.target.as_str());
+    }
+    for (index, targets) in by_layer {
+        let Some(spec) = layers.get(index) else {
+            continue;
+        };
+        let wanted = |path: &str| targets.contains(path);
+        let reader = LayerReader {
+            index,
+            spec,
+            wanted: &wanted,
+            budget,
+            progress,
+        };
+        let contents = reader.read(opener.open(index)?)?;
+        let found: BTreeMap<&str, Arc<[u8]>> = contents
+            .entries
+            .iter()
+            .filter_map(|e| e.content.clone().map(|c| (e.path.as_str(), c)))
+            .collect();
+        for link in pending.iter().filter(|l| l.target_layer == index) {
+            if let Some(content) = found.get(link.target.as_str()) {
+                tree.fill_hardlink(link, Arc::clone(content));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,17 @@
+//! Behaviour tests of portcullis-version: differential tests against the
+//! real implementations (dpkg, rpm, Python `packaging`, npm `semver`),
+//! reference test vectors (apk-tools, Maven, RubyGems, Go, NuGet), property
+//! tests, hostile inputs and allocation checks.
+
+mod version {
+    pub mod allocation;
+    pub mod apk_vectors;
+    pub mod deb_oracle;
+    pub mod hostile;
+    pub mod npm_oracle;
+    pub mod oracle;
+    pub mod pep440_oracle;
+    pub mod properties;
+    pub mod reference_vectors;
+    pub mod rpm_oracle;
+}
