@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 
 use portcullis_types::{Distro, Ecosystem, Package};
 
+use portcullis_image::{EntryInfo, Selection};
+
 use crate::{CatalogError, Cataloger, Context, purl};
 
 const INSTALLED: &str = "/lib/apk/db/installed";
@@ -27,8 +29,12 @@ impl Cataloger for Apk {
         1
     }
 
-    fn wants(&self, path: &str) -> bool {
-        path == INSTALLED || path == INSTALLED_USR
+    fn select(&self, entry: &EntryInfo<'_>) -> Selection {
+        if entry.path == INSTALLED || entry.path == INSTALLED_USR {
+            Selection::Keep
+        } else {
+            Selection::Skip
+        }
     }
 
     fn catalog(&self, cx: &Context<'_>) -> Result<Vec<Package>, CatalogError> {

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use portcullis_types::{Distro, Ecosystem, Package};
 
+use portcullis_image::{EntryInfo, Selection};
+
 use crate::{CatalogError, Cataloger, Context, purl};
 
 const STATUS: &str = "/var/lib/dpkg/status";
@@ -24,14 +26,20 @@ impl Cataloger for Dpkg {
         1
     }
 
-    fn wants(&self, path: &str) -> bool {
-        path == STATUS
+    fn select(&self, entry: &EntryInfo<'_>) -> Selection {
+        let path = entry.path;
+        let keep = path == STATUS
             || path
                 .strip_prefix(STATUS_D)
                 .is_some_and(|rest| rest.starts_with('/') && !rest.ends_with(".md5sums"))
             || path
                 .strip_prefix(INFO)
-                .is_some_and(|rest| rest.starts_with('/') && rest.ends_with(".list"))
+                .is_some_and(|rest| rest.starts_with('/') && rest.ends_with(".list"));
+        if keep {
+            Selection::Keep
+        } else {
+            Selection::Skip
+        }
     }
 
     fn catalog(&self, cx: &Context<'_>) -> Result<Vec<Package>, CatalogError> {
@@ -267,12 +275,19 @@ mod tests {
 
     #[test]
     fn wants_the_database_only() {
-        let d = Dpkg;
-        assert!(d.wants("/var/lib/dpkg/status"));
-        assert!(d.wants("/var/lib/dpkg/status.d/base-files"));
-        assert!(!d.wants("/var/lib/dpkg/status.d/base-files.md5sums"));
-        assert!(d.wants("/var/lib/dpkg/info/libc6:amd64.list"));
-        assert!(!d.wants("/var/lib/dpkg/info/libc6:amd64.md5sums"));
-        assert!(!d.wants("/var/lib/dpkg/status-old"));
+        let wants = |path| {
+            Dpkg.select(&EntryInfo {
+                path,
+                size: 1,
+                mode: 0o644,
+            })
+            .is_keep()
+        };
+        assert!(wants("/var/lib/dpkg/status"));
+        assert!(wants("/var/lib/dpkg/status.d/base-files"));
+        assert!(!wants("/var/lib/dpkg/status.d/base-files.md5sums"));
+        assert!(wants("/var/lib/dpkg/info/libc6:amd64.list"));
+        assert!(!wants("/var/lib/dpkg/info/libc6:amd64.md5sums"));
+        assert!(!wants("/var/lib/dpkg/status-old"));
     }
 }

@@ -1,29 +1,45 @@
 //! Catalogers: find the packages installed in an image's merged file tree.
 //!
-//! - [`Cataloger`]: one per packaging system; says which files it [wants](Cataloger::wants)
-//!   kept in memory while layers stream past, then reads them from the tree.
+//! - [`Cataloger`]: one per packaging system; [selects](Cataloger::select) the files it
+//!   needs kept (or summarized) while layers stream past, then reads them from the tree.
 //! - [`catalogers`]: the list of every cataloger, in one function anyone can read.
-//! - [`wanted`]: the union of what every cataloger and distro detection want, to hand to
-//!   `portcullis_image::read_image`.
+//! - [`selector`]: the union of what every cataloger and distro detection select, to hand
+//!   to `portcullis_image::read_image`.
 //! - [`catalog`]: runs distro detection and every cataloger over an [`Image`] and returns
 //!   a [`Catalog`] (distro and packages, each package with the layer that installed it).
 //!
-//! Flow: `wanted` → `read_image` → `catalog` → `Sbom`.
+//! Flow: `selector` → `read_image` → `catalog` → `Sbom`.
 
 mod apk;
 pub mod distro;
+mod dotnet;
 mod dpkg;
+mod golang;
+mod java;
+mod npm;
+mod php;
 mod purl;
+mod python;
 mod rpm;
+mod ruby;
+mod rust;
 
 use std::collections::BTreeMap;
 
-use portcullis_image::{FileTree, Image, NodeKind, TreeError};
+use portcullis_image::{EntryInfo, FileTree, Image, NodeKind, Selection, TreeError};
 use portcullis_types::{Distro, LayerRef, Package};
 
 pub use apk::Apk;
+pub use dotnet::Dotnet;
 pub use dpkg::Dpkg;
+pub use golang::Golang;
+pub use java::Java;
+pub use npm::Npm;
+pub use php::Php;
+pub use python::Python;
 pub use rpm::Rpm;
+pub use ruby::Ruby;
+pub use rust::Rust;
 
 /// Why cataloging failed. A database that exists but cannot be read fails the whole
 /// inventory: an SBOM silently missing every rpm package would be worse than no SBOM.
@@ -49,27 +65,69 @@ pub trait Cataloger: Send + Sync + std::fmt::Debug {
     fn name(&self) -> &'static str;
     /// Bumped whenever output for the same input may change; part of cache keys.
     fn version(&self) -> u32;
-    /// True for absolute paths (as the layer tar names them) whose content this cataloger
-    /// reads. Called for every file in every layer, so it must be cheap.
-    fn wants(&self, path: &str) -> bool;
+    /// What this cataloger needs of a file (absolute path as the layer names it): its
+    /// content, a summary of it, or nothing. Called for every file in every layer, so it
+    /// must be cheap.
+    fn select(&self, entry: &EntryInfo<'_>) -> Selection;
     /// Lists the packages found in the tree.
     fn catalog(&self, cx: &Context<'_>) -> Result<Vec<Package>, CatalogError>;
 }
 
 /// Every cataloger portcullis runs, in the order their results are listed.
 pub fn catalogers() -> Vec<Box<dyn Cataloger>> {
-    vec![Box::new(Dpkg), Box::new(Apk), Box::new(Rpm)]
+    vec![
+        // Operating system packages.
+        Box::new(Dpkg),
+        Box::new(Apk),
+        Box::new(Rpm),
+        // Language packages.
+        Box::new(Python),
+        Box::new(Npm),
+        Box::new(Rust),
+        Box::new(Golang),
+        Box::new(Java),
+        Box::new(Ruby),
+        Box::new(Php),
+        Box::new(Dotnet),
+    ]
 }
 
-/// True for every path whose content some cataloger or distro detection reads.
-pub fn wanted(path: &str) -> bool {
-    // Built once: `catalogers()` allocates and this runs for every tar entry.
-    static CATALOGERS: std::sync::OnceLock<Vec<Box<dyn Cataloger>>> = std::sync::OnceLock::new();
-    distro::RELEASE_FILES.contains(&path)
-        || CATALOGERS
-            .get_or_init(catalogers)
+/// Selects what distro detection and every cataloger need.
+#[derive(Debug)]
+pub struct CatalogSelector {
+    catalogers: Vec<Box<dyn Cataloger>>,
+}
+
+impl portcullis_image::Selector for CatalogSelector {
+    fn select(&self, entry: &EntryInfo<'_>) -> Selection {
+        if distro::RELEASE_FILES.contains(&entry.path) {
+            return Selection::Keep;
+        }
+        self.catalogers
             .iter()
-            .any(|c| c.wants(path))
+            .fold(Selection::Skip, |acc, c| acc.or(c.select(entry)))
+    }
+}
+
+/// The selector for `portcullis_image::read_image` that keeps what [`catalog`] reads.
+pub fn selector() -> &'static CatalogSelector {
+    // Built once: `catalogers()` allocates and the selector runs for every tar entry.
+    static SELECTOR: std::sync::OnceLock<CatalogSelector> = std::sync::OnceLock::new();
+    SELECTOR.get_or_init(|| CatalogSelector {
+        catalogers: catalogers(),
+    })
+}
+
+/// True for every path whose whole content some cataloger or distro detection reads: a
+/// path-only view of [`selector`], for readers that cannot summarize.
+pub fn wanted(path: &str) -> bool {
+    use portcullis_image::Selector as _;
+    let entry = EntryInfo {
+        path,
+        size: 0,
+        mode: 0o644,
+    };
+    !selector().select(&entry).is_skip()
 }
 
 /// What an image contains.
@@ -77,22 +135,75 @@ pub fn wanted(path: &str) -> bool {
 pub struct Catalog {
     pub distro: Option<Distro>,
     pub packages: Vec<Package>,
+    /// Files that could not be read (a malformed lockfile, say), each naming the file and
+    /// the reason; the rest of the image was still catalogued. Sorted.
+    pub warnings: Vec<String>,
+}
+
+/// Choices about what [`catalog_with`] reports.
+#[derive(Debug, Clone, Default)]
+pub struct CatalogOptions {
+    /// Also report language packages whose files belong to an OS package (Debian's
+    /// `python3-urllib3`, say). Off by default: their fixes come from the distro, so the OS
+    /// package is the one to report and to match.
+    pub include_os_owned: bool,
+}
+
+/// Detects the distro and runs every cataloger, with default options.
+pub fn catalog(image: &Image) -> Result<Catalog, CatalogError> {
+    catalog_with(image, &CatalogOptions::default())
 }
 
 /// Detects the distro and runs every cataloger.
-pub fn catalog(image: &Image) -> Result<Catalog, CatalogError> {
+pub fn catalog_with(image: &Image, options: &CatalogOptions) -> Result<Catalog, CatalogError> {
     let distro = distro::detect(&image.tree);
     let cx = Context {
         tree: &image.tree,
         image,
         distro: distro.as_ref(),
+        warnings: std::sync::Mutex::new(Vec::new()),
     };
     let mut packages = Vec::new();
     for cataloger in catalogers() {
         packages.extend(cataloger.catalog(&cx)?);
     }
+    let (os, language): (Vec<Package>, Vec<Package>) =
+        packages.into_iter().partition(|p| p.ecosystem.is_os());
+    let owners: std::collections::HashMap<&str, &str> = os
+        .iter()
+        .flat_map(|p| p.files.iter().map(move |f| (f.as_str(), p.name.as_str())))
+        .collect();
+    let mut kept = Vec::with_capacity(language.len());
+    for mut package in language {
+        let owner = package
+            .found_in
+            .iter()
+            .find_map(|f| owners.get(f.as_str()).copied());
+        match owner {
+            Some(owner) if options.include_os_owned => {
+                package
+                    .metadata
+                    .insert("os_package".to_owned(), owner.to_owned());
+                kept.push(package);
+            }
+            Some(_) => {}
+            None => kept.push(package),
+        }
+    }
+    let mut packages = os;
+    packages.extend(kept);
     packages.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    Ok(Catalog { distro, packages })
+    let mut warnings = cx
+        .warnings
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    warnings.sort();
+    warnings.dedup();
+    Ok(Catalog {
+        distro,
+        packages,
+        warnings,
+    })
 }
 
 /// What a cataloger sees: the merged tree, the distro, and the layers.
@@ -101,9 +212,23 @@ pub struct Context<'a> {
     pub tree: &'a FileTree,
     pub distro: Option<&'a Distro>,
     image: &'a Image,
+    warnings: std::sync::Mutex<Vec<String>>,
 }
 
 impl Context<'_> {
+    /// Records that a file could not be read, and why; cataloging goes on. Name the file:
+    /// ``skipped `/srv/app/package-lock.json`: invalid JSON at line 3``.
+    pub fn warn(&self, message: impl Into<String>) {
+        if let Ok(mut w) = self.warnings.lock() {
+            w.push(message.into());
+        }
+    }
+
+    /// The image being catalogued (its info and layers).
+    pub fn image(&self) -> &Image {
+        self.image
+    }
+
     /// The retained content of a file, following symlinks inside the image.
     pub fn read(&self, path: &str) -> Result<Option<&[u8]>, CatalogError> {
         self.tree.read(path).map_err(|source| CatalogError::Tree {

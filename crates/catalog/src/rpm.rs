@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use portcullis_rpmdb::{Limits, RpmPackage};
 use portcullis_types::{Distro, Ecosystem, Package};
 
+use portcullis_image::{EntryInfo, Selection};
+
 use crate::{CatalogError, Cataloger, Context, purl};
 
 /// Where distros keep the database, newest layout first. An image has one of them; when
@@ -32,11 +34,17 @@ impl Cataloger for Rpm {
         1
     }
 
-    fn wants(&self, path: &str) -> bool {
-        DATABASES.contains(&path)
+    fn select(&self, entry: &EntryInfo<'_>) -> Selection {
+        let path = entry.path;
+        let keep = DATABASES.contains(&path)
             || path
                 .strip_suffix("-wal")
-                .is_some_and(|db| db.ends_with("rpmdb.sqlite") && DATABASES.contains(&db))
+                .is_some_and(|db| db.ends_with("rpmdb.sqlite") && DATABASES.contains(&db));
+        if keep {
+            Selection::Keep
+        } else {
+            Selection::Skip
+        }
     }
 
     fn catalog(&self, cx: &Context<'_>) -> Result<Vec<Package>, CatalogError> {

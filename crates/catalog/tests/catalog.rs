@@ -8,7 +8,23 @@ mod support;
 mod apk;
 #[path = "catalog/distro.rs"]
 mod distro;
+#[path = "catalog/dotnet.rs"]
+mod dotnet;
 #[path = "catalog/dpkg.rs"]
 mod dpkg;
+#[path = "catalog/golang.rs"]
+mod golang;
+#[path = "catalog/java.rs"]
+mod java;
+#[path = "catalog/npm.rs"]
+mod npm;
+#[path = "catalog/php.rs"]
+mod php;
+#[path = "catalog/python.rs"]
+mod python;
 #[path = "catalog/rpm.rs"]
 mod rpm;
+#[path = "catalog/ruby.rs"]
+mod ruby;
+#[path = "catalog/rust.rs"]
+mod rust;

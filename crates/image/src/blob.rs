@@ -49,7 +49,7 @@ pub enum BlobError {
         what: String,
         digest: Digest,
         #[source]
-        source: crate::registry_client::RegistryError,
+        source: Box<crate::registry_client::RegistryError>,
     },
 }
 

@@ -12,6 +12,7 @@ use crate::blob::BlobError;
 use crate::layer::{LayerError, LayerSpec};
 use crate::manifest::{Config, ManifestError, Picked};
 use crate::options::{Progress, ReadOptions};
+use crate::select::Selector;
 use crate::source::Source;
 use crate::tree::{FileTree, TreeError};
 use crate::{docker_archive, oci_layout, registry, rootfs};
@@ -73,20 +74,21 @@ pub(crate) struct Resolved<'a> {
     pub opener: Box<dyn LayerOpener + 'a>,
 }
 
-/// Reads an image from `source` into a merged file tree, keeping the content of the
-/// regular files for which `wanted(path)` is true.
+/// Reads an image from `source` into a merged file tree, keeping of each regular file
+/// what `selector` selects: its content, a summary of it, or nothing. A plain
+/// `Fn(&str) -> bool` is a selector that keeps the files it accepts.
 ///
 /// Every blob is verified against its digest and every layer against its diff_id.
 pub fn read_image(
     source: &Source,
     options: &ReadOptions,
-    wanted: &(dyn Fn(&str) -> bool + Sync),
+    selector: &dyn Selector,
     progress: &dyn Progress,
 ) -> Result<Image, ImageError> {
     let reference = source.to_string();
     let resolved = match source {
         Source::Dir(path) => {
-            let tree = rootfs::read(path, &options.limits, wanted)?;
+            let tree = rootfs::read(path, &options.limits, selector)?;
             let info = ImageInfo {
                 reference,
                 source_kind: source.kind().to_owned(),
@@ -107,7 +109,7 @@ pub fn read_image(
     } = resolved;
     info.reference = reference;
     info.source_kind = source.kind().to_owned();
-    let tree = decode::read_layers(&layers, opener.as_ref(), options, wanted, progress)?;
+    let tree = decode::read_layers(&layers, opener.as_ref(), options, selector, progress)?;
     Ok(Image { info, tree })
 }
 

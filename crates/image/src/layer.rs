@@ -15,6 +15,7 @@ use std::sync::{Arc, mpsc};
 use portcullis_types::Digest;
 
 use crate::entry_path::{self, normalise_entry};
+use crate::select::{EntryInfo, Selection, Selector, Summarizer};
 pub(crate) use budget::{Budget, Limit};
 use stream::{Chunk, Compression, Feed, PlainCounter, StoredCounter, Which};
 
@@ -43,7 +44,7 @@ pub(crate) struct LayerEntry {
     pub mode: u32,
     pub size: u64,
     pub content: Option<Arc<[u8]>>,
-    /// `wanted(path)` for files and hardlinks.
+    /// Whether the selector selected the file or hardlink (to keep or to summarize).
     pub wanted: bool,
 }
 
@@ -163,7 +164,7 @@ impl LayerError {
 pub(crate) struct LayerReader<'a> {
     pub index: usize,
     pub spec: &'a LayerSpec,
-    pub wanted: &'a (dyn Fn(&str) -> bool + Sync),
+    pub selector: &'a dyn Selector,
     pub budget: &'a Budget<'a>,
     pub progress: &'a dyn crate::Progress,
 }
@@ -384,12 +385,25 @@ impl LayerReader<'_> {
                 tar::EntryType::Regular
                 | tar::EntryType::Continuous
                 | tar::EntryType::GNUSparse => {
-                    wanted = (self.wanted)(&path);
-                    if wanted {
-                        content = Some(self.retain(&mut entry, size)?);
-                    } else {
-                        // Skip with a big buffer: tar's own skip reads 8 KiB at a time.
-                        while entry.read(&mut skip_buffer).map_err(WalkError::Io)? > 0 {}
+                    let selection = self.selector.select(&EntryInfo {
+                        path: &path,
+                        size,
+                        mode,
+                    });
+                    wanted = !selection.is_skip();
+                    match selection {
+                        Selection::Keep => content = Some(self.retain(&mut entry, size)?),
+                        // A file too big to hold for summarizing is passed over, as
+                        // peers do, rather than failing the whole image.
+                        Selection::Summarize(summarize)
+                            if size <= self.budget.limits.max_retained_file_bytes =>
+                        {
+                            content = self.summarize(&mut entry, &path, size, summarize)?;
+                        }
+                        _ => {
+                            // Skip with a big buffer: tar's own skip reads 8 KiB at a time.
+                            while entry.read(&mut skip_buffer).map_err(WalkError::Io)? > 0 {}
+                        }
                     }
                     EntryKind::File
                 }
@@ -403,7 +417,14 @@ impl LayerReader<'_> {
                     let raw = String::from_utf8_lossy(&raw).into_owned();
                     match normalise_entry(&raw) {
                         Ok(Some(target)) => {
-                            wanted = (self.wanted)(&path);
+                            wanted = !self
+                                .selector
+                                .select(&EntryInfo {
+                                    path: &path,
+                                    size,
+                                    mode,
+                                })
+                                .is_skip();
                             EntryKind::Hardlink(target)
                         }
                         _ => return Err(WalkError::HardlinkEscapes(path, raw)),
@@ -421,6 +442,30 @@ impl LayerReader<'_> {
             });
         }
         Ok(contents)
+    }
+
+    /// Reads a file into a transient buffer, keeps only its summary (counted against the
+    /// retained-bytes budget) and drops the bytes.
+    fn summarize(
+        &self,
+        entry: &mut impl Read,
+        path: &str,
+        size: u64,
+        summarize: Summarizer,
+    ) -> Result<Option<Arc<[u8]>>, WalkError> {
+        let mut buf = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+        entry
+            .take(size)
+            .read_to_end(&mut buf)
+            .map_err(WalkError::Io)?;
+        let Some(summary) = summarize(path, &buf) else {
+            return Ok(None);
+        };
+        drop(buf);
+        self.budget
+            .reserve_retained(summary.len() as u64)
+            .map_err(WalkError::Limit)?;
+        Ok(Some(Arc::from(summary)))
     }
 
     fn retain(&self, entry: &mut impl Read, size: u64) -> Result<Arc<[u8]>, WalkError> {

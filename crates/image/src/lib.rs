@@ -9,8 +9,8 @@
 //! Data flow: the source is resolved to one image manifest (through nested indexes,
 //! choosing the platform) and its config; the layers are then decoded several at once,
 //! each as a stream (compression sniffed from magic bytes → tar entries), hashed against
-//! their digest and diff_id, keeping the content only of the files the caller's
-//! `wanted(path)` predicate selects; finally the layers are merged in order (whiteouts,
+//! their digest and diff_id, keeping the content (or a summary of it) only of the files
+//! the caller's [`Selector`] selects; finally the layers are merged in order (whiteouts,
 //! opaque directories, hardlinks, layer of origin). Nothing is ever written to disk.
 
 mod blob;
@@ -24,6 +24,7 @@ mod options;
 mod platform;
 mod registry;
 mod rootfs;
+mod select;
 mod source;
 mod tree;
 
@@ -39,5 +40,6 @@ pub use options::{Limits, NoProgress, Progress, ReadOptions};
 pub use platform::{Platform, PlatformError};
 pub use registry::RegistrySourceError;
 pub use rootfs::RootfsError;
+pub use select::{EntryInfo, Selection, Selector, Summarizer};
 pub use source::{Source, SourceError};
 pub use tree::{FileTree, Node, NodeKind, TreeError};

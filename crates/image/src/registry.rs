@@ -18,14 +18,14 @@ pub enum RegistrySourceError {
     Client {
         reference: String,
         #[source]
-        source: RegistryError,
+        source: Box<RegistryError>,
     },
     #[error("failed to fetch manifest `{wanted}` of `{reference}`")]
     Manifest {
         reference: String,
         wanted: String,
         #[source]
-        source: RegistryError,
+        source: Box<RegistryError>,
     },
     #[error(
         "manifest `{wanted}` of `{reference}` is larger than the limit `max_metadata_bytes` ({limit} bytes)"
@@ -51,7 +51,7 @@ impl BlobStore for RegistryBlobs {
             .map_err(|source| BlobError::Registry {
                 what: "blob".to_owned(),
                 digest: digest.clone(),
-                source,
+                source: Box::new(source),
             })?;
         Ok(Box::new(stream))
     }
@@ -71,7 +71,7 @@ impl RegistryBlobs {
             .map_err(|source| RegistrySourceError::Manifest {
                 reference: self.reference.to_string(),
                 wanted: wanted.to_owned(),
-                source,
+                source: Box::new(source),
             })?;
         if fetched.bytes.len() as u64 > limit {
             return Err(RegistrySourceError::TooLarge {
@@ -99,7 +99,7 @@ pub(crate) fn resolve(
     let client =
         Client::new(options.registry.clone()).map_err(|source| RegistrySourceError::Client {
             reference: reference.to_string(),
-            source,
+            source: Box::new(source),
         })?;
     let blobs = RegistryBlobs {
         client,

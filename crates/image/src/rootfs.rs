@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use crate::entry_path::child;
 use crate::options::Limits;
+use crate::select::{EntryInfo, Selection, Selector};
 use crate::tree::{FileTree, Node, NodeKind};
 
 /// Why a root filesystem could not be read.
@@ -37,7 +38,7 @@ pub enum RootfsError {
 pub(crate) fn read(
     root: &Path,
     limits: &Limits,
-    wanted: &(dyn Fn(&str) -> bool + Sync),
+    selector: &dyn Selector,
 ) -> Result<FileTree, RootfsError> {
     let io_err = |path: &Path| {
         let path = path.to_owned();
@@ -99,10 +100,33 @@ pub(crate) fn read(
                     None,
                 )
             } else if file_type.is_file() {
-                let content = if wanted(&tree_path) {
-                    Some(retain(&path, meta.len(), limits, &mut retained)?)
-                } else {
-                    None
+                let entry = EntryInfo {
+                    path: &tree_path,
+                    size: meta.len(),
+                    mode,
+                };
+                let content = match selector.select(&entry) {
+                    Selection::Keep => Some(retain(&path, meta.len(), limits, &mut retained)?),
+                    // Too big to hold for summarizing: passed over, as in layers.
+                    Selection::Summarize(summarize)
+                        if meta.len() <= limits.max_retained_file_bytes =>
+                    {
+                        let mut bytes = Vec::new();
+                        fs::File::open(&path)
+                            .and_then(|f| {
+                                f.take(limits.max_retained_file_bytes)
+                                    .read_to_end(&mut bytes)
+                            })
+                            .map_err(io_err(&path))?;
+                        match summarize(&tree_path, &bytes) {
+                            Some(summary) => {
+                                drop(bytes);
+                                Some(retain_summary(&path, summary, limits, &mut retained)?)
+                            }
+                            None => None,
+                        }
+                    }
+                    _ => None,
                 };
                 Node::new(NodeKind::File, None, mode, meta.len(), content)
             } else {
@@ -114,6 +138,23 @@ pub(crate) fn read(
         stack.extend(subdirs.into_iter().rev());
     }
     Ok(tree)
+}
+
+fn retain_summary(
+    path: &Path,
+    summary: Vec<u8>,
+    limits: &Limits,
+    retained: &mut u64,
+) -> Result<Arc<[u8]>, RootfsError> {
+    *retained += summary.len() as u64;
+    if *retained > limits.max_retained_total_bytes {
+        return Err(RootfsError::LimitExceeded {
+            path: path.to_owned(),
+            limit: "max_retained_total_bytes",
+            value: limits.max_retained_total_bytes,
+        });
+    }
+    Ok(Arc::from(summary))
 }
 
 fn retain(

@@ -7,6 +7,7 @@ mod image {
     mod layers;
     mod real_tools;
     mod registry;
+    mod select;
     mod sources;
     mod support;
 }

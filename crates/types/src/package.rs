@@ -15,6 +15,22 @@ pub enum Ecosystem {
     Apk,
     /// rpm (RHEL, AlmaLinux, Rocky, Fedora, CentOS, SUSE, Amazon Linux).
     Rpm,
+    /// Python distributions (PyPI).
+    Python,
+    /// npm packages.
+    Npm,
+    /// Rust crates.
+    Cargo,
+    /// Go modules, and the Go standard library as `stdlib`.
+    Go,
+    /// Java archives, named `groupId:artifactId`.
+    Maven,
+    /// Ruby gems.
+    Gem,
+    /// PHP Composer packages.
+    Composer,
+    /// .NET NuGet packages.
+    Nuget,
 }
 
 impl Ecosystem {
@@ -24,7 +40,21 @@ impl Ecosystem {
             Ecosystem::Deb => "deb",
             Ecosystem::Apk => "apk",
             Ecosystem::Rpm => "rpm",
+            Ecosystem::Python => "python",
+            Ecosystem::Npm => "npm",
+            Ecosystem::Cargo => "cargo",
+            Ecosystem::Go => "go",
+            Ecosystem::Maven => "maven",
+            Ecosystem::Gem => "gem",
+            Ecosystem::Composer => "composer",
+            Ecosystem::Nuget => "nuget",
         }
+    }
+
+    /// True for the packaging systems of the operating system (dpkg, apk, rpm), whose
+    /// fixes come from the distro.
+    pub fn is_os(self) -> bool {
+        matches!(self, Ecosystem::Deb | Ecosystem::Apk | Ecosystem::Rpm)
     }
 }
 

@@ -197,6 +197,10 @@ fn parse_items(version: &str) -> Vec<Item> {
         }
     }
     if chars.len() > start {
+        // A trailing qualifier after a dot is read as `-X` too.
+        if !is_digit && stack.last().is_some_and(|list| !list.is_empty()) {
+            stack.push(Vec::new());
+        }
         push(
             &mut stack,
             Item::parse(is_digit, &substring(start, chars.len())),

@@ -16,7 +16,7 @@ pub fn catalog_layers(
     let image = portcullis_image::read_image(
         &source,
         &ReadOptions::default(),
-        &portcullis_catalog::wanted,
+        portcullis_catalog::selector(),
         &NoProgress,
     )?;
     let catalog = portcullis_catalog::catalog(&image)?;

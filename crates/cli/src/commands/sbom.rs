@@ -68,7 +68,13 @@ pub struct SbomArgs {
     #[arg(long)]
     include_files: bool,
 
-    /// No progress bar and no summary on stderr
+    /// Also list language packages whose files belong to an OS package (Debian's
+    /// python3-urllib3, say); by default only the OS package is listed, since its fixes
+    /// come from the distro
+    #[arg(long)]
+    include_os_owned: bool,
+
+    /// No progress bar, no warnings and no summary on stderr
     #[arg(long, short = 'q')]
     quiet: bool,
 
@@ -166,12 +172,16 @@ pub fn run(args: SbomArgs) -> anyhow::Result<ExitCode> {
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
     let progress = crate::commands::progress::Bar::new(show_progress);
     let image =
-        portcullis_image::read_image(&source, &options, &portcullis_catalog::wanted, &progress)
+        portcullis_image::read_image(&source, &options, portcullis_catalog::selector(), &progress)
             .with_context(|| format!("failed to read image `{}`", args.image))?;
     progress.finish();
-    let catalog = portcullis_catalog::catalog(&image)
+    let catalog_options = portcullis_catalog::CatalogOptions {
+        include_os_owned: args.include_os_owned,
+    };
+    let catalog = portcullis_catalog::catalog_with(&image, &catalog_options)
         .with_context(|| format!("failed to list the packages of `{}`", args.image))?;
 
+    let catalog_warnings = catalog.warnings;
     let mut sbom = Sbom {
         tool: ToolInfo {
             name: "portcullis".to_owned(),
@@ -202,6 +212,9 @@ pub fn run(args: SbomArgs) -> anyhow::Result<ExitCode> {
     };
     output::write_data(args.output.as_deref(), &data)?;
     if !args.quiet {
+        for warning in &catalog_warnings {
+            output::note(&format!("warning: {warning}"));
+        }
         let distro = sbom
             .distro
             .as_ref()

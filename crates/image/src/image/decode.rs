@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use super::{ImageError, LayerOpener};
 use crate::layer::{Budget, LayerContents, LayerError, LayerReader, LayerSpec};
 use crate::options::{Progress, ReadOptions};
+use crate::select::{EntryInfo, Selection, Selector};
 use crate::tree::{FileTree, PendingHardlink};
 
 type Slot = Mutex<Option<Result<LayerContents, ImageError>>>;
@@ -23,7 +24,7 @@ pub(crate) fn read_layers(
     layers: &[LayerSpec],
     opener: &dyn LayerOpener,
     options: &ReadOptions,
-    wanted: &(dyn Fn(&str) -> bool + Sync),
+    selector: &dyn Selector,
     progress: &dyn Progress,
 ) -> Result<FileTree, ImageError> {
     let total: u64 = layers.iter().filter_map(|l| l.stored_size).sum();
@@ -43,10 +44,7 @@ pub(crate) fn read_layers(
     let slots: Vec<Slot> = layers.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     let work = || {
-        loop {
-            let Some(&index) = order.get(next.fetch_add(1, Ordering::Relaxed)) else {
-                break;
-            };
+        while let Some(&index) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
             let (Some(spec), Some(slot)) = (layers.get(index), slots.get(index)) else {
                 break;
             };
@@ -56,7 +54,7 @@ pub(crate) fn read_layers(
                 let reader = LayerReader {
                     index,
                     spec,
-                    wanted,
+                    selector,
                     budget: &budget,
                     progress,
                 };
@@ -104,7 +102,9 @@ pub(crate) fn read_layers(
         pending.extend(tree.apply_layer(index, contents)?);
     }
     if !pending.is_empty() {
-        fill_hardlinks(&mut tree, &pending, layers, opener, &budget, progress)?;
+        fill_hardlinks(
+            &mut tree, &pending, layers, opener, selector, &budget, progress,
+        )?;
     }
     Ok(tree)
 }
@@ -115,6 +115,7 @@ fn fill_hardlinks(
     pending: &[PendingHardlink],
     layers: &[LayerSpec],
     opener: &dyn LayerOpener,
+    selector: &dyn Selector,
     budget: &Budget<'_>,
     progress: &dyn Progress,
 ) -> Result<(), ImageError> {
@@ -129,11 +130,18 @@ fn fill_hardlinks(
         let Some(spec) = layers.get(index) else {
             continue;
         };
-        let wanted = |path: &str| targets.contains(path);
+        let refill = Refill {
+            links: pending
+                .iter()
+                .filter(|l| l.target_layer == index && targets.contains(l.target.as_str()))
+                .map(|l| (l.target.as_str(), l.path.as_str()))
+                .collect(),
+            selector,
+        };
         let reader = LayerReader {
             index,
             spec,
-            wanted: &wanted,
+            selector: &refill,
             budget,
             progress,
         };
@@ -150,4 +158,24 @@ fn fill_hardlinks(
         }
     }
     Ok(())
+}
+
+/// Selects a hardlink's target, on the second pass, as the first pass selected the link
+/// itself: a summarized link gets the summary of its target's bytes, not the bytes.
+struct Refill<'a> {
+    /// Target path → the path of a link to it.
+    links: BTreeMap<&'a str, &'a str>,
+    selector: &'a dyn Selector,
+}
+
+impl Selector for Refill<'_> {
+    fn select(&self, entry: &EntryInfo<'_>) -> Selection {
+        match self.links.get(entry.path) {
+            Some(link) => self.selector.select(&EntryInfo {
+                path: link,
+                ..*entry
+            }),
+            None => Selection::Skip,
+        }
+    }
 }

@@ -297,6 +297,10 @@ fn bomb_layout(dir: &Path) -> anyhow::Result<String> {
 
 /// Child half of the bomb test: reads the bomb and prints the outcome and peak RSS.
 #[test]
+#[allow(
+    clippy::print_stdout,
+    reason = "the child reports to its parent test on stdout"
+)]
 #[ignore = "run by `a_gzip_bomb_stops_at_the_limit_quickly_in_bounded_memory` in a child process"]
 fn bomb_child() {
     let Ok(src) = std::env::var("PORTCULLIS_BOMB_SOURCE") else {
@@ -327,6 +331,10 @@ fn bomb_child() {
 }
 
 #[test]
+#[allow(
+    clippy::print_stderr,
+    reason = "reports the measured figures in the test log"
+)]
 fn a_gzip_bomb_stops_at_the_limit_quickly_in_bounded_memory() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let src = bomb_layout(dir.path())?;

@@ -20,7 +20,7 @@ pub fn read_with(
     wanted: &(dyn Fn(&str) -> bool + Sync),
 ) -> Result<Image, ImageError> {
     let source = Source::parse(source).expect("valid source");
-    read_image(&source, options, wanted, &NoProgress)
+    read_image(&source, options, &wanted, &NoProgress)
 }
 
 pub fn all(_: &str) -> bool {

@@ -41,6 +41,7 @@ const CRAFTED: &[&str] = &[
 
 fn exercise(a: &str, b: &str) {
     for scheme in Scheme::all() {
+        let t = std::time::Instant::now();
         let _ = compare(scheme, a, b);
         let _ = satisfies(scheme, a, b);
         let _ = compare_line(scheme, &format!("{a}\t{b}"));
@@ -52,6 +53,7 @@ fn exercise(a: &str, b: &str) {
             ],
         };
         let _ = osv::osv_range_affected(scheme, a, &range);
+        if t.elapsed().as_millis() > 50 { eprintln!("SLOW {scheme} {} {} {:?}", a.len(), b.len(), t.elapsed()); }
     }
 }
 

@@ -46,7 +46,7 @@ fn rpm_vercmp_agrees_on_real_evrs() {
     std::fs::write(&input, text).expect("write pairs");
     let started = Instant::now();
     let lua = format!(
-        "%{{lua: for line in io.lines(\"{}\") do local a, b = line:match(\"^(.-)\\t(.*)$\"); print(rpm.vercmp(a, b)) end}}",
+        "%{{lua: for line in io.lines(\"{}\") do local a, b = line:match(\"^(.-)\\t(.*)$\"); io.write(rpm.vercmp(a, b), \"\\n\") end}}",
         input.display()
     );
     let output = std::process::Command::new("rpm")

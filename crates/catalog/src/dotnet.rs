@@ -1,0 +1,28 @@
+//! Dotnet packages (placeholder: being written).
+
+use portcullis_image::{EntryInfo, Selection};
+use portcullis_types::Package;
+
+use crate::{CatalogError, Cataloger, Context};
+
+/// Finds Dotnet packages.
+#[derive(Debug, Default)]
+pub struct Dotnet;
+
+impl Cataloger for Dotnet {
+    fn name(&self) -> &'static str {
+        "dotnet"
+    }
+
+    fn version(&self) -> u32 {
+        1
+    }
+
+    fn select(&self, _entry: &EntryInfo<'_>) -> Selection {
+        Selection::Skip
+    }
+
+    fn catalog(&self, _cx: &Context<'_>) -> Result<Vec<Package>, CatalogError> {
+        Ok(Vec::new())
+    }
+}

@@ -1,0 +1,28 @@
+//! Ruby packages (placeholder: being written).
+
+use portcullis_image::{EntryInfo, Selection};
+use portcullis_types::Package;
+
+use crate::{CatalogError, Cataloger, Context};
+
+/// Finds Ruby packages.
+#[derive(Debug, Default)]
+pub struct Ruby;
+
+impl Cataloger for Ruby {
+    fn name(&self) -> &'static str {
+        "ruby"
+    }
+
+    fn version(&self) -> u32 {
+        1
+    }
+
+    fn select(&self, _entry: &EntryInfo<'_>) -> Selection {
+        Selection::Skip
+    }
+
+    fn catalog(&self, _cx: &Context<'_>) -> Result<Vec<Package>, CatalogError> {
+        Ok(Vec::new())
+    }
+}

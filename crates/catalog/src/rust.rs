@@ -1,0 +1,28 @@
+//! Rust packages (placeholder: being written).
+
+use portcullis_image::{EntryInfo, Selection};
+use portcullis_types::Package;
+
+use crate::{CatalogError, Cataloger, Context};
+
+/// Finds Rust packages.
+#[derive(Debug, Default)]
+pub struct Rust;
+
+impl Cataloger for Rust {
+    fn name(&self) -> &'static str {
+        "rust"
+    }
+
+    fn version(&self) -> u32 {
+        1
+    }
+
+    fn select(&self, _entry: &EntryInfo<'_>) -> Selection {
+        Selection::Skip
+    }
+
+    fn catalog(&self, _cx: &Context<'_>) -> Result<Vec<Package>, CatalogError> {
+        Ok(Vec::new())
+    }
+}

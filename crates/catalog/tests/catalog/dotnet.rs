@@ -1,0 +1,1 @@
+//! dotnet cataloger behaviour tests (being written).

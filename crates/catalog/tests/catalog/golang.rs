@@ -1,0 +1,1 @@
+//! golang cataloger behaviour tests (being written).

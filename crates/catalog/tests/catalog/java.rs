@@ -1,0 +1,1 @@
+//! java cataloger behaviour tests (being written).

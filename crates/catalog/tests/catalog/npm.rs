@@ -1,0 +1,1 @@
+//! npm cataloger behaviour tests (being written).

@@ -1,0 +1,1 @@
+//! php cataloger behaviour tests (being written).

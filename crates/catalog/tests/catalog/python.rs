@@ -1,0 +1,1 @@
+//! python cataloger behaviour tests (being written).

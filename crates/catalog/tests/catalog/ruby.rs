@@ -1,0 +1,1 @@
+//! ruby cataloger behaviour tests (being written).

@@ -1,0 +1,1 @@
+//! rust cataloger behaviour tests (being written).

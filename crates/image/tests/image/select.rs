@@ -1,0 +1,77 @@
+//! Selectors: keep, summarize or skip each file while layers stream past.
+
+use portcullis_image::{
+    EntryInfo, NoProgress, ReadOptions, Selection, Selector, Source, read_image,
+};
+use portcullis_testkit::{Compression, ImageBuilder, LayerBuilder, OciLayoutBuilder};
+
+/// Summarizes executables to "len=N" and keeps `/etc/*`.
+struct Test;
+
+fn length(_: &str, bytes: &[u8]) -> Option<Vec<u8>> {
+    bytes
+        .starts_with(b"\x7fELF")
+        .then(|| format!("len={}", bytes.len()).into_bytes())
+}
+
+impl Selector for Test {
+    fn select(&self, entry: &EntryInfo<'_>) -> Selection {
+        if entry.path.starts_with("/etc/") {
+            Selection::Keep
+        } else if entry.is_executable() {
+            Selection::Summarize(length)
+        } else {
+            Selection::Skip
+        }
+    }
+}
+
+#[test]
+fn summaries_replace_content_in_layers_and_through_hardlinks() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let elf = [b"\x7fELF".as_slice(), &[0u8; 5000]].concat();
+    let layer = LayerBuilder::new()
+        .file("etc/config", "kept")
+        .file_with_mode("usr/bin/app", &elf, 0o755)
+        .file_with_mode("usr/bin/script", "#!/bin/sh\n", 0o755)
+        .file("usr/share/data", &elf)
+        .hardlink("usr/bin/app-link", "usr/bin/app")
+        .build(Compression::Gzip);
+    OciLayoutBuilder::write_single(dir.path(), &ImageBuilder::new().layer(layer), "t");
+    let source = Source::parse(&format!("oci:{}:t", dir.path().display())).expect("source");
+    let image = read_image(&source, &ReadOptions::default(), &Test, &NoProgress).expect("read");
+    let read = |p: &str| {
+        image
+            .tree
+            .read(p)
+            .expect("resolve")
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+    };
+    assert_eq!(read("/etc/config").as_deref(), Some("kept"));
+    assert_eq!(read("/usr/bin/app").as_deref(), Some("len=5004"));
+    // Not an ELF file: the summarizer keeps nothing.
+    assert_eq!(read("/usr/bin/script"), None);
+    // Not executable: never offered to the summarizer.
+    assert_eq!(read("/usr/share/data"), None);
+    assert_eq!(
+        image.tree.get("/usr/share/data").map(|n| n.size),
+        Some(5004)
+    );
+    assert_eq!(read("/usr/bin/app-link").as_deref(), Some("len=5004"));
+}
+
+#[test]
+fn summaries_in_an_unpacked_rootfs() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let root = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(root.path().join("usr/bin")).expect("mkdir");
+    let app = root.path().join("usr/bin/app");
+    std::fs::write(&app, [b"\x7fELF".as_slice(), &[1u8; 100]].concat()).expect("write");
+    std::fs::set_permissions(&app, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let source = Source::parse(&format!("dir:{}", root.path().display())).expect("source");
+    let image = read_image(&source, &ReadOptions::default(), &Test, &NoProgress).expect("read");
+    assert_eq!(
+        image.tree.read("/usr/bin/app").expect("resolve"),
+        Some(b"len=104".as_slice())
+    );
+}
