@@ -30,6 +30,16 @@ pub fn write_data(path: Option<&Path>, data: &[u8]) -> anyhow::Result<()> {
                 .context("failed to write to stdout")?;
             stdout.flush().context("failed to write to stdout")
         }
+        // A device or a pipe (`-o /dev/null`, `-o /dev/stdout`, a FIFO) is written in
+        // place: renaming a temporary file over it would replace the device itself.
+        Some(path) if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) => {
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .with_context(|| format!("failed to open `{}`", path.display()))?;
+            file.write_all(data)
+                .with_context(|| format!("failed to write `{}`", path.display()))
+        }
         Some(path) => {
             let dir = match path.parent() {
                 Some(p) if !p.as_os_str().is_empty() => p,

@@ -6,6 +6,8 @@ mod harness;
 mod help;
 #[path = "cli/sbom_errors.rs"]
 mod sbom_errors;
+#[path = "cli/sbom_languages.rs"]
+mod sbom_languages;
 #[path = "cli/sbom_real_image.rs"]
 mod sbom_real_image;
 #[path = "cli/version.rs"]

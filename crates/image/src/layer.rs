@@ -179,6 +179,8 @@ struct Streamed {
     stored_size: io::Result<u64>,
     /// Whether the stored stream was read to its end (so its digest means something).
     drained: bool,
+    /// The layer was not compressed: its diff_id is its stored digest.
+    uncompressed: bool,
 }
 
 impl LayerReader<'_> {
@@ -203,11 +205,15 @@ impl LayerReader<'_> {
             self.progress,
         );
         let limit_hit = Cell::new(None);
-        match self.walk(&mut stored, &limit_hit, sender) {
+        let uncompressed = Cell::new(false);
+        let walked = self.walk(&mut stored, &limit_hit, &uncompressed, sender);
+        let uncompressed = uncompressed.get();
+        match walked {
             Ok(contents) => Streamed {
                 contents: Ok(contents),
                 stored_size: stored.finish_draining(u64::MAX),
                 drained: true,
+                uncompressed,
             },
             Err(err) => {
                 // A corrupt stream is most often a corrupt blob: drain it (no further than
@@ -220,11 +226,13 @@ impl LayerReader<'_> {
                         contents: Err(err),
                         stored_size: stored.finish_draining(size),
                         drained: true,
+                        uncompressed,
                     },
                     None => Streamed {
                         contents: Err(err),
                         stored_size: Ok(0),
                         drained: false,
+                        uncompressed,
                     },
                 }
             }
@@ -240,7 +248,13 @@ impl LayerReader<'_> {
             contents,
             stored_size,
             drained,
+            uncompressed,
         } = streamed;
+        let diff_id = if uncompressed {
+            stored_digest.clone()
+        } else {
+            diff_id
+        };
         let contents = match contents {
             Ok(contents) => contents,
             Err(err) => {
@@ -293,6 +307,7 @@ impl LayerReader<'_> {
         &self,
         stored: &mut StoredCounter<'_, R>,
         limit_hit: &Cell<Option<Limit>>,
+        uncompressed: &Cell<bool>,
         sender: mpsc::SyncSender<Chunk>,
     ) -> Result<LayerContents, LayerError> {
         let mut head = [0u8; 6];
@@ -312,14 +327,15 @@ impl LayerReader<'_> {
             ),
             Compression::None => Box::new(input),
         };
+        uncompressed.set(compression == Compression::None);
+        let feed = if compression == Compression::None {
+            Feed::disabled(sender, Which::Plain)
+        } else {
+            Feed::new(sender, Which::Plain)
+        };
         let mut plain = BufReader::with_capacity(
             BUFFER,
-            PlainCounter::new(
-                decoder,
-                Feed::new(sender, Which::Plain),
-                self.budget,
-                limit_hit,
-            ),
+            PlainCounter::new(decoder, feed, self.budget, limit_hit),
         );
         let what = compression.stream_name();
         let contents = self

@@ -61,13 +61,12 @@ fn parse_module(text: &str) -> Option<([Numeral; 3], Vec<Identifier>)> {
         Some((rest, build)) => (rest, Some(build)),
         None => (text, None),
     };
-    if let Some(build) = build {
-        if !build
+    if let Some(build) = build
+        && !build
             .split('.')
             .all(|id| !id.is_empty() && id.bytes().all(is_ident_char))
-        {
-            return None;
-        }
+    {
+        return None;
     }
     let (main, prerelease) = match rest.split_once('-') {
         Some((main, prerelease)) => (main, Some(prerelease)),

@@ -100,10 +100,10 @@ where
                     };
                 let low = bound(low, open == '[')?;
                 let high = bound(high, close == ']')?;
-                if let (Some((l, _)), Some((h, _))) = (&low, &high) {
-                    if l > h {
-                        return Err(error("the lower bound is above the upper bound"));
-                    }
+                if let (Some((l, _)), Some((h, _))) = (&low, &high)
+                    && l > h
+                {
+                    return Err(error("the lower bound is above the upper bound"));
                 }
                 Interval { low, high }
             }

@@ -50,10 +50,8 @@ impl Item {
     }
 
     fn parse(is_digit: bool, buffer: &str) -> Item {
-        if is_digit {
-            if let Some(number) = Numeral::parse(buffer) {
-                return Item::Number(number);
-            }
+        if is_digit && let Some(number) = Numeral::parse(buffer) {
+            return Item::Number(number);
         }
         Item::text(buffer, false)
     }

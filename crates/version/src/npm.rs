@@ -32,12 +32,11 @@ pub enum Identifier {
 
 impl Identifier {
     fn parse(text: &str) -> Identifier {
-        if text.bytes().all(|b| b.is_ascii_digit()) {
-            if let Ok(number) = text.parse::<u64>() {
-                if number < MAX_SAFE_INTEGER {
-                    return Identifier::Number(number);
-                }
-            }
+        if text.bytes().all(|b| b.is_ascii_digit())
+            && let Ok(number) = text.parse::<u64>()
+            && number < MAX_SAFE_INTEGER
+        {
+            return Identifier::Number(number);
         }
         Identifier::Text(text.into())
     }

@@ -63,10 +63,10 @@ impl FromStr for NugetVersion {
             Some((rest, metadata)) => (rest, Some(metadata)),
             None => (text, None),
         };
-        if let Some(metadata) = metadata {
-            if !metadata.split('.').all(valid_label) {
-                return Err(error());
-            }
+        if let Some(metadata) = metadata
+            && !metadata.split('.').all(valid_label)
+        {
+            return Err(error());
         }
         let (main, labels) = match rest.split_once('-') {
             Some((main, labels)) => (main, Some(labels)),

@@ -69,11 +69,23 @@ impl Pep440Version {
     }
 
     pub(crate) fn with_dev(&self, dev: Option<Numeral>) -> Pep440Version {
-        Pep440Version::from_parts(self.epoch.clone(), self.release.clone(), self.pre.clone(), self.post.clone(), dev)
+        Pep440Version::from_parts(
+            self.epoch.clone(),
+            self.release.clone(),
+            self.pre.clone(),
+            self.post.clone(),
+            dev,
+        )
     }
 
     pub(crate) fn with_post(&self, post: Option<Numeral>) -> Pep440Version {
-        Pep440Version::from_parts(self.epoch.clone(), self.release.clone(), self.pre.clone(), post, self.dev.clone())
+        Pep440Version::from_parts(
+            self.epoch.clone(),
+            self.release.clone(),
+            self.pre.clone(),
+            post,
+            self.dev.clone(),
+        )
     }
 
     /// The version exactly as it was given.

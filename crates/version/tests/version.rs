@@ -3,6 +3,11 @@
 //! reference test vectors (apk-tools, Maven, RubyGems, Go, NuGet), property
 //! tests, hostile inputs and allocation checks.
 
+#![allow(
+    clippy::print_stderr,
+    reason = "the differential tests report what they measured (pairs checked, timings) on stderr"
+)]
+
 mod version {
     pub mod allocation;
     pub mod apk_vectors;

@@ -81,3 +81,40 @@ fn output_file_is_not_left_half_written_on_failure() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn output_to_a_device_writes_through_it_and_leaves_it_a_device() -> anyhow::Result<()> {
+    use std::os::unix::fs::FileTypeExt as _;
+    // A FIFO stands in for /dev/null or /dev/stdout: renaming a file over it would
+    // replace the device, which must never happen.
+    let dir = tempfile::tempdir()?;
+    let fifo = dir.path().join("out.fifo");
+    crate::harness::run_ok(std::process::Command::new("mkfifo").arg(&fifo))?;
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo))
+    };
+    let root = tempfile::tempdir()?;
+    std::fs::create_dir_all(root.path().join("etc"))?;
+    std::fs::write(
+        root.path().join("etc/os-release"),
+        "ID=debian\nVERSION_ID=12\n",
+    )?;
+    crate::harness::run_ok(
+        portcullis()
+            .args(["sbom", "-q", "--format", "json", "-o"])
+            .arg(&fifo)
+            .arg(format!("dir:{}", root.path().display())),
+    )?;
+    let written = reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("reader thread"))??;
+    assert!(String::from_utf8(written)?.contains("\"debian\""));
+    assert!(std::fs::symlink_metadata(&fifo)?.file_type().is_fifo());
+    assert_eq!(
+        std::fs::read_dir(dir.path())?.count(),
+        1,
+        "a temporary file was left behind"
+    );
+    Ok(())
+}

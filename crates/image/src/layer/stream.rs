@@ -56,6 +56,7 @@ pub(crate) struct Feed {
     sender: SyncSender<Chunk>,
     which: Which,
     buffer: Vec<u8>,
+    enabled: bool,
 }
 
 impl Feed {
@@ -64,10 +65,25 @@ impl Feed {
             sender,
             which,
             buffer: Vec::with_capacity(CHUNK * 2),
+            enabled: true,
+        }
+    }
+
+    /// A feed that hashes nothing: for an uncompressed layer the plain stream is the
+    /// stored stream, already hashed once.
+    pub(crate) fn disabled(sender: SyncSender<Chunk>, which: Which) -> Self {
+        Self {
+            sender,
+            which,
+            buffer: Vec::new(),
+            enabled: false,
         }
     }
 
     fn push(&mut self, data: &[u8]) {
+        if !self.enabled {
+            return;
+        }
         self.buffer.extend_from_slice(data);
         if self.buffer.len() >= CHUNK {
             self.flush();

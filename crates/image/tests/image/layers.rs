@@ -178,6 +178,39 @@ fn a_wrong_diff_id_is_an_error_naming_both_digests() -> anyhow::Result<()> {
 }
 
 #[test]
+fn a_wrong_diff_id_of_an_uncompressed_layer_is_caught_too() -> anyhow::Result<()> {
+    // Uncompressed layers are hashed once (stored bytes = plain bytes); the diff_id must
+    // still be checked, in layouts and in classic docker-archives, which have nothing else.
+    let dir = tempfile::tempdir()?;
+    let layer = LayerBuilder::new()
+        .file("f", "content")
+        .build(Compression::None);
+    let wrong = format!("sha256:{}", "0".repeat(64));
+    let image = ImageBuilder::new()
+        .layer(layer.clone())
+        .diff_ids(vec![wrong.clone()]);
+    let err = read(&layout(dir.path(), &image), &none).unwrap_err();
+    assert!(
+        matches!(err, ImageError::Layer(LayerError::DiffIdMismatch { .. })),
+        "{err:?}"
+    );
+    let archive = dir.path().join("classic.tar");
+    portcullis_testkit::DockerArchiveBuilder::new(portcullis_testkit::ArchiveForm::Classic)
+        .image(image, &["x:1"])
+        .write(&archive);
+    let err = read(&format!("docker-archive:{}", archive.display()), &none).unwrap_err();
+    assert!(
+        err.to_string().contains(&wrong) || format!("{err:?}").contains(&wrong),
+        "{err:?}"
+    );
+    // And a right one passes.
+    let good = ImageBuilder::new().layer(layer);
+    let dir2 = tempfile::tempdir()?;
+    read(&layout(dir2.path(), &good), &none)?;
+    Ok(())
+}
+
+#[test]
 fn wrong_manifest_and_config_digests_and_missing_blobs_are_errors() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let image =

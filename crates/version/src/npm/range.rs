@@ -95,10 +95,10 @@ fn parse_partial(text: &str) -> Option<Partial<'_>> {
             *flag = true;
         }
     }
-    if let Some(prerelease) = prerelease {
-        if !prerelease.split('.').all(valid_prerelease_identifier) {
-            return None;
-        }
+    if let Some(prerelease) = prerelease
+        && !prerelease.split('.').all(valid_prerelease_identifier)
+    {
+        return None;
     }
     let [major, minor, patch] = components;
     Some(Partial {
@@ -370,10 +370,10 @@ fn is_operator_word(word: &str) -> bool {
 fn parse_set(part: &str) -> Option<Vec<Comparator>> {
     let part = strip_build(part);
     let words: Vec<&str> = part.split(' ').filter(|w| !w.is_empty()).collect();
-    if let [from, "-", to] = words.as_slice() {
-        if let Some(set) = hyphen(from, to) {
-            return Some(set);
-        }
+    if let [from, "-", to] = words.as_slice()
+        && let Some(set) = hyphen(from, to)
+    {
+        return Some(set);
     }
     let mut comparators = Vec::new();
     let mut index = 0;

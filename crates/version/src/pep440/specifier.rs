@@ -145,7 +145,13 @@ fn parse_prefix(text: &str) -> Option<Target> {
 
 /// `_base_dev0`: `N!R.dev0`.
 fn base_dev0(epoch: &Numeral, release: &[Numeral]) -> Pep440Version {
-    Pep440Version::from_parts(epoch.clone(), release.to_vec(), None, None, Some(Numeral::ZERO))
+    Pep440Version::from_parts(
+        epoch.clone(),
+        release.to_vec(),
+        None,
+        None,
+        Some(Numeral::ZERO),
+    )
 }
 
 /// `_next_prefix_dev0`: the release with its last number incremented, `.dev0`.
@@ -206,7 +212,10 @@ impl Specifier {
                 // Nothing lies between V.devN and V.dev(N+1).
                 (Some(dev), _) => *version >= spec.with_dev(Some(dev.successor())),
                 (None, Some(post)) => {
-                    *version >= spec.with_post(Some(post.successor())).with_dev(Some(Numeral::ZERO))
+                    *version
+                        >= spec
+                            .with_post(Some(post.successor()))
+                            .with_dev(Some(Numeral::ZERO))
                 }
                 // `>V` also excludes V's local versions and post-releases.
                 (None, None) => {

@@ -41,7 +41,6 @@ const CRAFTED: &[&str] = &[
 
 fn exercise(a: &str, b: &str) {
     for scheme in Scheme::all() {
-        let t = std::time::Instant::now();
         let _ = compare(scheme, a, b);
         let _ = satisfies(scheme, a, b);
         let _ = compare_line(scheme, &format!("{a}\t{b}"));
@@ -53,15 +52,29 @@ fn exercise(a: &str, b: &str) {
             ],
         };
         let _ = osv::osv_range_affected(scheme, a, &range);
-        if t.elapsed().as_millis() > 50 { eprintln!("SLOW {scheme} {} {} {:?}", a.len(), b.len(), t.elapsed()); }
+    }
+}
+
+#[test]
+fn megabyte_inputs_do_not_panic() {
+    for text in [
+        "1.".repeat(500_000),
+        "9".repeat(1_000_000),
+        "-".repeat(1_000_000),
+        "é".repeat(500_000),
+    ] {
+        for scheme in Scheme::all() {
+            let _ = compare(scheme, &text, &text);
+            let _ = satisfies(scheme, "1.0", &text);
+        }
     }
 }
 
 #[test]
 fn crafted_hostile_inputs_do_not_panic() {
-    let long = "1.".repeat(100_000) + "1";
-    let long_digits = "9".repeat(200_000);
-    let long_tildes = "~".repeat(100_000);
+    let long = "1.".repeat(10_000) + "1";
+    let long_digits = "9".repeat(20_000);
+    let long_tildes = "~".repeat(10_000);
     let mut inputs: Vec<String> = CRAFTED.iter().map(|s| s.to_string()).collect();
     inputs.extend([long, long_digits, long_tildes]);
     for a in &inputs {

@@ -65,7 +65,8 @@ const GO: &str = "(v[0-2](\\.[0-2](\\.[0-2](-(rc|beta|0|1|pre)(\\.[0-9])?)?)?)?|
 /// `2-0rc` yet `2-0rc` < `2`), which this crate reproduces faithfully (see
 /// `maven_known_intransitive_triples`); the laws are checked on the usual
 /// shapes: numbers, then `-qualifier` with an optional number.
-const MAVEN: &str = "[0-2](\\.[0-2]){0,3}(-(alpha|beta|a|b|m|rc|cr|sp|ga|final|snapshot|SNAPSHOT|x)(-?[0-2])?)?";
+const MAVEN: &str =
+    "[0-2](\\.[0-2]){0,3}(-(alpha|beta|a|b|m|rc|cr|sp|ga|final|snapshot|SNAPSHOT|x)(-?[0-2])?)?";
 const GEM: &str = "[0-2](\\.([0-2]|a|b|rc|pre)){0,4}(-[a-z0-9]{1,3})?";
 const NUGET: &str =
     "[0-2](\\.[0-2]){0,3}(-(alpha|Beta|BETA|rc|1|01|2)(\\.(1|2|a|A)){0,2})?(\\+[a-z]{1,2})?";
@@ -112,7 +113,10 @@ proptest! {
 /// Pins Maven's own intransitive answers, so that a change is deliberate.
 #[test]
 fn maven_known_intransitive_triples() {
-    let v = |text: &str| text.parse::<MavenVersion>().expect("maven accepts any non-empty string");
+    let v = |text: &str| {
+        text.parse::<MavenVersion>()
+            .expect("maven accepts any non-empty string")
+    };
     assert!(v("2.aa-0") < v("2rc") && v("2rc") < v("2") && v("2.aa-0") > v("2"));
     assert!(v("2") < v("2-a") && v("2-a") < v("2-0rc") && v("2-0rc") < v("2"));
 }
