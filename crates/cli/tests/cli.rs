@@ -4,6 +4,8 @@
 mod harness;
 #[path = "cli/help.rs"]
 mod help;
+#[path = "cli/peers.rs"]
+mod peers;
 #[path = "cli/sbom_errors.rs"]
 mod sbom_errors;
 #[path = "cli/sbom_languages.rs"]
