@@ -1,41 +1,17 @@
 //! .NET `deps.json` files read through the real image reader (see
 //! `tests/fixtures/dotnet-deps/`).
 
-use std::path::Path;
-
 use portcullis_catalog::Catalog;
 use portcullis_testkit::LayerBuilder;
 
 use crate::support::catalog_layers;
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/dotnet-deps")
-        .join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
+    crate::support::fixture("dotnet-deps", name)
 }
 
-/// One line per NuGet package: name, version, found_in, a few metadata facts, layer.
 fn table(catalog: &Catalog) -> Vec<String> {
-    catalog
-        .packages
-        .iter()
-        .filter(|p| p.ecosystem.as_str() == "nuget")
-        .map(|p| {
-            let facts: Vec<String> = ["path", "project", "type"]
-                .iter()
-                .filter_map(|k| p.metadata.get(*k).map(|v| format!("{k}={v}")))
-                .collect();
-            format!(
-                "{} {} {} [{}] layer={}",
-                p.name,
-                p.version,
-                p.found_in.join(","),
-                facts.join(" "),
-                p.layer.as_ref().map_or(usize::MAX, |l| l.index)
-            )
-        })
-        .collect()
+    crate::support::table(catalog, "nuget", &["path", "project", "type"])
 }
 
 #[test]

@@ -1,41 +1,17 @@
 //! Composer packages read through the real image reader, from files Composer wrote (see
 //! `tests/fixtures/php-composer/`).
 
-use std::path::Path;
-
 use portcullis_catalog::Catalog;
 use portcullis_testkit::LayerBuilder;
 
 use crate::support::catalog_layers;
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/php-composer")
-        .join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
+    crate::support::fixture("php-composer", name)
 }
 
-/// One line per Composer package: name, version, found_in, a few metadata facts, layer.
 fn table(catalog: &Catalog) -> Vec<String> {
-    catalog
-        .packages
-        .iter()
-        .filter(|p| p.ecosystem.as_str() == "composer")
-        .map(|p| {
-            let facts: Vec<String> = ["version_normalized", "dev", "path"]
-                .iter()
-                .filter_map(|k| p.metadata.get(*k).map(|v| format!("{k}={v}")))
-                .collect();
-            format!(
-                "{} {} {} [{}] layer={}",
-                p.name,
-                p.version,
-                p.found_in.join(","),
-                facts.join(" "),
-                p.layer.as_ref().map_or(usize::MAX, |l| l.index)
-            )
-        })
-        .collect()
+    crate::support::table(catalog, "composer", &["version_normalized", "dev", "path"])
 }
 
 #[test]

@@ -1,41 +1,21 @@
 //! Ruby gems read through the real image reader, from specifications and lockfiles made
 //! by RubyGems and Bundler (see `tests/fixtures/ruby-gems/`).
 
-use std::path::Path;
-
 use portcullis_catalog::Catalog;
 use portcullis_testkit::LayerBuilder;
 
 use crate::support::catalog_layers;
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/ruby-gems")
-        .join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
+    crate::support::fixture("ruby-gems", name)
 }
 
-/// One line per gem: name, version, found_in, a few metadata facts, layer.
 fn table(catalog: &Catalog) -> Vec<String> {
-    catalog
-        .packages
-        .iter()
-        .filter(|p| p.ecosystem.as_str() == "gem")
-        .map(|p| {
-            let facts: Vec<String> = ["source", "platform", "default_gem", "path"]
-                .iter()
-                .filter_map(|k| p.metadata.get(*k).map(|v| format!("{k}={v}")))
-                .collect();
-            format!(
-                "{} {} {} [{}] layer={}",
-                p.name,
-                p.version,
-                p.found_in.join(","),
-                facts.join(" "),
-                p.layer.as_ref().map_or(usize::MAX, |l| l.index)
-            )
-        })
-        .collect()
+    crate::support::table(
+        catalog,
+        "gem",
+        &["source", "platform", "default_gem", "path"],
+    )
 }
 
 const RUBY_HOME: &str = "usr/local/lib/ruby/gems/3.1.0";

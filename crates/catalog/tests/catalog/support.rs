@@ -36,3 +36,36 @@ pub fn rows(catalog: &Catalog) -> Vec<(String, String, Option<usize>)> {
         })
         .collect()
 }
+
+/// The bytes of `tests/fixtures/<dir>/<name>`.
+pub fn fixture(dir: &str, name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(dir)
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
+}
+
+/// One line per package of `ecosystem`: name, version, found_in, the metadata `facts`
+/// that are set, and the layer.
+pub fn table(catalog: &Catalog, ecosystem: &str, facts: &[&str]) -> Vec<String> {
+    catalog
+        .packages
+        .iter()
+        .filter(|p| p.ecosystem.as_str() == ecosystem)
+        .map(|p| {
+            let facts: Vec<String> = facts
+                .iter()
+                .filter_map(|k| p.metadata.get(*k).map(|v| format!("{k}={v}")))
+                .collect();
+            format!(
+                "{} {} {} [{}] layer={}",
+                p.name,
+                p.version,
+                p.found_in.join(","),
+                facts.join(" "),
+                p.layer.as_ref().map_or(usize::MAX, |l| l.index)
+            )
+        })
+        .collect()
+}
