@@ -77,8 +77,10 @@ def main():
     if not os.path.isdir(oci) or not os.path.isfile(archive):
         sys.exit(f"no test image in {args.images}; run ./scripts/test.sh (or ../shared/tools/make-images.sh)")
 
-    subprocess.run(["cargo", "build", "--release", "--locked", "-q", "-p", "portcullis-cli",
-                    "-p", "portcullis-image", "--example", "inflate"], cwd=ROOT, check=True)
+    # Two builds: `--example` would restrict the first to examples only.
+    subprocess.run(["cargo", "build", "--release", "--locked", "-q", "-p", "portcullis-cli"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--release", "--locked", "-q", "-p", "portcullis-image", "--example", "inflate"],
+                   cwd=ROOT, check=True)
     portcullis = os.path.join(ROOT, "target", "release", "portcullis")
     inflate = os.path.join(ROOT, "target", "release", "examples", "inflate")
     trivy = find_trivy()

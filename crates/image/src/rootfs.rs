@@ -105,7 +105,8 @@ pub(crate) fn read(
                     size: meta.len(),
                     mode,
                 };
-                let content = match selector.select(&entry) {
+                let selection = selector.select(&entry);
+                let content = match selection {
                     Selection::Keep => Some(retain(&path, meta.len(), limits, &mut retained)?),
                     // Too big to hold for summarizing: passed over, as in layers.
                     Selection::Summarize(summarize)
@@ -129,6 +130,7 @@ pub(crate) fn read(
                     _ => None,
                 };
                 Node::new(NodeKind::File, None, mode, meta.len(), content)
+                    .with_selected(!selection.is_skip())
             } else {
                 Node::new(NodeKind::Other, None, mode, 0, None)
             };

@@ -32,6 +32,9 @@ pub struct Node {
     pub mode: u32,
     pub size: u64,
     content: Option<Arc<[u8]>>,
+    /// The selector was asked about this file's bytes and chose to keep or summarize them
+    /// (a summary may still be absent: the summarizer found nothing).
+    selected: bool,
 }
 
 /// What a path is. Hardlinks become the kind of their target (usually `File`).
@@ -82,7 +85,19 @@ impl Node {
             mode,
             size,
             content,
+            selected: false,
         }
+    }
+
+    /// Marks a file whose bytes the selector saw (see `selected`).
+    pub(crate) fn with_selected(mut self, selected: bool) -> Self {
+        self.selected = selected;
+        self
+    }
+
+    /// Whether the selector chose this file's bytes (kept or summarized).
+    pub(crate) fn was_selected(&self) -> bool {
+        self.selected
     }
 
     /// The content, when the file was wanted and kept.

@@ -73,7 +73,8 @@ impl FileTree {
                 entry.mode,
                 entry.size,
                 entry.content,
-            ),
+            )
+            .with_selected(entry.wanted),
             EntryKind::Symlink(target) => {
                 Node::new(NodeKind::Symlink(target), Some(index), entry.mode, 0, None)
             }
@@ -81,8 +82,12 @@ impl FileTree {
             EntryKind::Hardlink(target) => {
                 let (target_path, target_node) = self.hardlink_target(index, &path, &target)?;
                 let content = target_node.shared_content();
+                // A target the selector already saw has nothing more to give: its
+                // summarizer found nothing in these bytes. Reading its layer again would
+                // cost a whole second decompression (hardlinked executables are common).
                 if content.is_none()
                     && entry.wanted
+                    && !target_node.was_selected()
                     && target_node.is_file()
                     && let Some(target_layer) = target_node.layer
                 {
@@ -93,6 +98,7 @@ impl FileTree {
                         target_layer,
                     });
                 }
+                let selected = target_node.was_selected();
                 Node::new(
                     target_node.kind.clone(),
                     Some(index),
@@ -100,6 +106,7 @@ impl FileTree {
                     target_node.size,
                     content,
                 )
+                .with_selected(selected)
             }
         };
         self.remove_subtree(&path);

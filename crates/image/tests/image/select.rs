@@ -75,3 +75,37 @@ fn summaries_in_an_unpacked_rootfs() {
         Some(b"len=104".as_slice())
     );
 }
+
+static DECLINED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn decline(_: &str, _: &[u8]) -> Option<Vec<u8>> {
+    DECLINED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    None
+}
+
+struct Declines;
+
+impl Selector for Declines {
+    fn select(&self, entry: &EntryInfo<'_>) -> Selection {
+        if entry.is_executable() {
+            Selection::Summarize(decline)
+        } else {
+            Selection::Skip
+        }
+    }
+}
+
+#[test]
+fn a_hardlink_to_a_declined_file_does_not_read_the_layer_again() {
+    // Hardlinked executables are common (perl, gzip…); when the summarizer found nothing in
+    // the target, the link would get nothing either, so no second pass over the layer.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let layer = LayerBuilder::new()
+        .file_with_mode("usr/bin/perl5.36.0", "#!not elf", 0o755)
+        .hardlink("usr/bin/perl", "usr/bin/perl5.36.0")
+        .build(Compression::Gzip);
+    OciLayoutBuilder::write_single(dir.path(), &ImageBuilder::new().layer(layer), "t");
+    let source = Source::parse(&format!("oci:{}:t", dir.path().display())).expect("source");
+    read_image(&source, &ReadOptions::default(), &Declines, &NoProgress).expect("read");
+    assert_eq!(DECLINED.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
