@@ -6,6 +6,7 @@
 //! cover trailers and padding. Limits are checked while streaming.
 
 mod budget;
+mod gzip;
 mod stream;
 
 use std::cell::Cell;
@@ -17,7 +18,7 @@ use portcullis_types::Digest;
 use crate::entry_path::{self, normalise_entry};
 use crate::select::{EntryInfo, Selection, Selector, Summarizer};
 pub(crate) use budget::{Budget, Limit};
-use stream::{Chunk, Compression, Feed, PlainCounter, StoredCounter, Which};
+use stream::{Chunk, Compression, Feed, PlainChunks, StoredCounter, Which};
 
 /// What the reader knows about a layer before reading it.
 #[derive(Clone, Debug)]
@@ -188,9 +189,10 @@ impl LayerReader<'_> {
     /// of the bytes, so that hashing overlaps decompression instead of adding to it.
     pub(crate) fn read(&self, reader: impl Read) -> Result<LayerContents, LayerError> {
         let (sender, receiver) = mpsc::sync_channel(HASH_QUEUE);
+        let (recycle, recycled) = mpsc::channel();
         std::thread::scope(|scope| {
-            let hasher = scope.spawn(move || stream::hash_chunks(&receiver));
-            let streamed = self.stream(reader, sender);
+            let hasher = scope.spawn(move || stream::hash_chunks(&receiver, &recycle));
+            let streamed = self.stream(reader, sender, recycled);
             let digests = hasher
                 .join()
                 .map_err(|_| self.io_error(io::Error::other("the hashing thread failed")))?;
@@ -198,7 +200,12 @@ impl LayerReader<'_> {
         })
     }
 
-    fn stream(&self, reader: impl Read, sender: mpsc::SyncSender<Chunk>) -> Streamed {
+    fn stream(
+        &self,
+        reader: impl Read,
+        sender: mpsc::SyncSender<Chunk>,
+        recycled: mpsc::Receiver<Vec<u8>>,
+    ) -> Streamed {
         let mut stored = StoredCounter::new(
             reader,
             Feed::new(sender.clone(), Which::Stored),
@@ -206,7 +213,7 @@ impl LayerReader<'_> {
         );
         let limit_hit = Cell::new(None);
         let uncompressed = Cell::new(false);
-        let walked = self.walk(&mut stored, &limit_hit, &uncompressed, sender);
+        let walked = self.walk(&mut stored, &limit_hit, &uncompressed, sender, recycled);
         let uncompressed = uncompressed.get();
         match walked {
             Ok(contents) => Streamed {
@@ -309,6 +316,7 @@ impl LayerReader<'_> {
         limit_hit: &Cell<Option<Limit>>,
         uncompressed: &Cell<bool>,
         sender: mpsc::SyncSender<Chunk>,
+        recycled: mpsc::Receiver<Vec<u8>>,
     ) -> Result<LayerContents, LayerError> {
         let mut head = [0u8; 6];
         let head_len = read_up_to(stored, &mut head).map_err(|e| self.io_error(e))?;
@@ -321,21 +329,22 @@ impl LayerReader<'_> {
             })?;
         let input = BufReader::with_capacity(BUFFER, io::Cursor::new(head.to_vec()).chain(stored));
         let decoder: Box<dyn Read + '_> = match compression {
-            Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(input)),
+            Compression::Gzip => {
+                Box::new(gzip::GzipMembers::new(input).map_err(|e| self.corrupt("gzip stream", e))?)
+            }
             Compression::Zstd => Box::new(
                 zstd::Decoder::with_buffer(input).map_err(|e| self.corrupt("zstd stream", e))?,
             ),
             Compression::None => Box::new(input),
         };
         uncompressed.set(compression == Compression::None);
-        let feed = if compression == Compression::None {
-            Feed::disabled(sender, Which::Plain)
-        } else {
-            Feed::new(sender, Which::Plain)
-        };
-        let mut plain = BufReader::with_capacity(
-            BUFFER,
-            PlainCounter::new(decoder, feed, self.budget, limit_hit),
+        let mut plain = PlainChunks::new(
+            decoder,
+            sender,
+            recycled,
+            compression != Compression::None,
+            self.budget,
+            limit_hit,
         );
         let what = compression.stream_name();
         let contents = self

@@ -1,8 +1,8 @@
 //! Readers that hash and count what passes through them.
 
 use std::cell::Cell;
-use std::io::{self, Read};
-use std::sync::mpsc::{Receiver, SyncSender};
+use std::io::{self, BufRead, Read};
+use std::sync::mpsc::{Receiver, Sender, SyncSender};
 
 use portcullis_types::Digest;
 use sha2::{Digest as _, Sha256};
@@ -56,7 +56,6 @@ pub(crate) struct Feed {
     sender: SyncSender<Chunk>,
     which: Which,
     buffer: Vec<u8>,
-    enabled: bool,
 }
 
 impl Feed {
@@ -65,25 +64,10 @@ impl Feed {
             sender,
             which,
             buffer: Vec::with_capacity(CHUNK * 2),
-            enabled: true,
-        }
-    }
-
-    /// A feed that hashes nothing: for an uncompressed layer the plain stream is the
-    /// stored stream, already hashed once.
-    pub(crate) fn disabled(sender: SyncSender<Chunk>, which: Which) -> Self {
-        Self {
-            sender,
-            which,
-            buffer: Vec::new(),
-            enabled: false,
         }
     }
 
     fn push(&mut self, data: &[u8]) {
-        if !self.enabled {
-            return;
-        }
         self.buffer.extend_from_slice(data);
         if self.buffer.len() >= CHUNK {
             self.flush();
@@ -108,13 +92,22 @@ impl Drop for Feed {
 
 /// The hashing thread: sha256 of the stored and of the uncompressed stream, returned
 /// once every sender is gone.
-pub(crate) fn hash_chunks(receiver: &Receiver<Chunk>) -> (Digest, Digest) {
+/// Plain chunks go back through `recycle` once hashed, so that the decoder can fill
+/// them again without allocating or zeroing.
+pub(crate) fn hash_chunks(
+    receiver: &Receiver<Chunk>,
+    recycle: &Sender<Vec<u8>>,
+) -> (Digest, Digest) {
     let mut stored = Sha256::new();
     let mut plain = Sha256::new();
     while let Ok((which, chunk)) = receiver.recv() {
         match which {
             Which::Stored => stored.update(&chunk),
-            Which::Plain => plain.update(&chunk),
+            Which::Plain => {
+                plain.update(&chunk);
+                // The decoder may be gone already (layer finished or abandoned).
+                let _ = recycle.send(chunk);
+            }
         }
     }
     (
@@ -171,44 +164,134 @@ impl<R: Read> Read for StoredCounter<'_, R> {
     }
 }
 
-/// Feeds the uncompressed bytes (the diff_id) to the hasher and enforces the
-/// uncompressed-size limit as they stream, so a decompression bomb stops after the
-/// limit, not after the bomb.
-pub(crate) struct PlainCounter<'a, R> {
+/// The uncompressed stream as the tar reader sees it (a `BufRead`), in chunks that go
+/// whole to the hashing thread once read: the decoder writes into a chunk, the tar reader
+/// copies out of it, and the hasher reads it in place, so the bytes are copied once, not
+/// twice. Counts every byte against the uncompressed-size limit as it is produced.
+pub(crate) struct PlainChunks<'a, R> {
     inner: R,
-    feed: Feed,
+    sender: SyncSender<Chunk>,
+    recycled: Receiver<Vec<u8>>,
+    /// False for uncompressed layers, whose plain stream is the stored stream, hashed once.
+    hash: bool,
+    buf: Vec<u8>,
+    pos: usize,
+    filled: usize,
+    /// Chunks allocated so far; past `POOL` the reader waits for the hasher to return one.
+    allocated: usize,
+    eof: bool,
     budget: &'a Budget<'a>,
     limit_hit: &'a Cell<Option<Limit>>,
 }
 
-impl<'a, R: Read> PlainCounter<'a, R> {
+/// Chunks in flight between the decoder and the hasher, per layer.
+const POOL: usize = 8;
+
+impl<'a, R: Read> PlainChunks<'a, R> {
     pub(crate) fn new(
         inner: R,
-        feed: Feed,
+        sender: SyncSender<Chunk>,
+        recycled: Receiver<Vec<u8>>,
+        hash: bool,
         budget: &'a Budget<'a>,
         limit_hit: &'a Cell<Option<Limit>>,
     ) -> Self {
         Self {
             inner,
-            feed,
+            sender,
+            recycled,
+            hash,
+            buf: Vec::new(),
+            pos: 0,
+            filled: 0,
+            allocated: 0,
+            eof: false,
             budget,
             limit_hit,
         }
     }
+
+    /// A chunk to fill: a recycled one, a new one while the pool is not full, or the next
+    /// one the hasher gives back.
+    fn next_chunk(&mut self) -> Vec<u8> {
+        let mut chunk = match self.recycled.try_recv() {
+            Ok(chunk) => chunk,
+            Err(_) if self.allocated < POOL => {
+                self.allocated += 1;
+                Vec::new()
+            }
+            // The hasher has gone only if the layer is being abandoned; carry on alone.
+            Err(_) => self.recycled.recv().unwrap_or_default(),
+        };
+        chunk.resize(CHUNK, 0);
+        chunk
+    }
+
+    /// Hands the chunk just read to the hasher.
+    fn send_current(&mut self) {
+        if self.filled == 0 {
+            return;
+        }
+        if self.hash {
+            let mut chunk = std::mem::take(&mut self.buf);
+            chunk.truncate(self.filled);
+            // The receiver only goes away when the layer is abandoned.
+            let _ = self.sender.send((Which::Plain, chunk));
+        }
+        self.pos = 0;
+        self.filled = 0;
+    }
 }
 
-impl<R: Read> Read for PlainCounter<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.budget.is_cancelled() {
-            return Err(io::Error::other("cancelled"));
+impl<R: Read> BufRead for PlainChunks<'_, R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.pos >= self.filled && !self.eof {
+            self.send_current();
+            if self.buf.len() < CHUNK {
+                self.buf = self.next_chunk();
+            }
+            while self.filled < CHUNK {
+                if self.budget.is_cancelled() {
+                    return Err(io::Error::other("cancelled"));
+                }
+                let n = self.inner.read(&mut self.buf[self.filled..])?;
+                if n == 0 {
+                    self.eof = true;
+                    break;
+                }
+                if let Err(limit) = self.budget.add_uncompressed(n as u64) {
+                    self.limit_hit.set(Some(limit));
+                    return Err(io::Error::other("limit exceeded"));
+                }
+                self.filled += n;
+            }
         }
-        let n = self.inner.read(buf)?;
-        if let Err(limit) = self.budget.add_uncompressed(n as u64) {
-            self.limit_hit.set(Some(limit));
-            return Err(io::Error::other("limit exceeded"));
-        }
-        self.feed.push(buf.get(..n).unwrap_or(&[]));
+        Ok(self.buf.get(self.pos..self.filled).unwrap_or(&[]))
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.pos = (self.pos + amount).min(self.filled);
+    }
+}
+
+impl<R: Read> Read for PlainChunks<'_, R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(out.len());
+        out[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
         Ok(n)
+    }
+}
+
+impl<R> Drop for PlainChunks<'_, R> {
+    fn drop(&mut self) {
+        // The last chunk, which no later fill handed over.
+        if self.hash && self.filled > 0 {
+            let mut chunk = std::mem::take(&mut self.buf);
+            chunk.truncate(self.filled);
+            let _ = self.sender.send((Which::Plain, chunk));
+        }
     }
 }
 
