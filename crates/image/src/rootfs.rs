@@ -5,7 +5,7 @@
 
 use std::fs;
 use std::io::{self, Read};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -25,8 +25,6 @@ pub enum RootfsError {
         #[source]
         source: io::Error,
     },
-    #[error("`{}` is not valid UTF-8; image paths must be", path.display())]
-    NotUtf8 { path: PathBuf },
     #[error("`{}` exceeds the limit `{limit}` ({value}); raise `{limit}` if the directory is trusted", path.display())]
     LimitExceeded {
         path: PathBuf,
@@ -50,6 +48,7 @@ pub(crate) fn read(
             path: root.to_owned(),
         });
     }
+    let root_device = meta.dev();
     let mut tree = FileTree::new();
     let mut entries = 0u64;
     let mut retained = 0u64;
@@ -57,12 +56,21 @@ pub(crate) fn read(
     let mut stack: Vec<(PathBuf, String)> = vec![(root.to_owned(), "/".to_owned())];
     while let Some((dir, tree_dir)) = stack.pop() {
         let mut children: Vec<(String, PathBuf)> = Vec::new();
-        for item in fs::read_dir(&dir).map_err(io_err(&dir))? {
-            let item = item.map_err(io_err(&dir))?;
-            let name = item
-                .file_name()
-                .into_string()
-                .map_err(|_| RootfsError::NotUtf8 { path: item.path() })?;
+        let listing = match fs::read_dir(&dir) {
+            Ok(listing) => listing,
+            // A directory we may not list (scanning `dir:/` as a user, say) is kept as an
+            // empty directory: what is unreadable cannot be catalogued, as with peers.
+            Err(e) if dir != root && skippable(&e) => continue,
+            Err(e) => return Err(io_err(&dir)(e)),
+        };
+        for item in listing {
+            let item = match item {
+                Ok(item) => item,
+                Err(e) if skippable(&e) => continue,
+                Err(e) => return Err(io_err(&dir)(e)),
+            };
+            // Tar names are decoded the same lossy way.
+            let name = item.file_name().to_string_lossy().into_owned();
             children.push((name, item.path()));
         }
         children.sort();
@@ -84,11 +92,23 @@ pub(crate) fn read(
                     value: limits.max_path_len as u64,
                 });
             }
-            let meta = fs::symlink_metadata(&path).map_err(io_err(&path))?;
+            let meta = match fs::symlink_metadata(&path) {
+                Ok(meta) => meta,
+                // Gone since it was listed, or not ours to look at.
+                Err(e) if skippable(&e) => continue,
+                Err(e) => return Err(io_err(&path)(e)),
+            };
             let mode = meta.permissions().mode() & 0o7777;
             let file_type = meta.file_type();
             let node = if file_type.is_dir() {
-                subdirs.push((path, tree_path.clone()));
+                // The kernel's pseudo file systems mounted on a live root (`dir:/`) are not
+                // part of an image; walking /proc would also never end.
+                let pseudo = tree_dir == "/"
+                    && matches!(name.as_str(), "proc" | "sys" | "dev")
+                    && meta.dev() != root_device;
+                if !pseudo {
+                    subdirs.push((path, tree_path.clone()));
+                }
                 Node::new(NodeKind::Dir, None, mode, 0, None)
             } else if file_type.is_symlink() {
                 let target = fs::read_link(&path).map_err(io_err(&path))?;
@@ -192,4 +212,12 @@ fn retain(
             source,
         })?;
     Ok(Arc::from(bytes))
+}
+
+/// Errors that only make one entry unreadable: it is skipped, the walk goes on.
+fn skippable(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::PermissionDenied | io::ErrorKind::NotFound
+    )
 }

@@ -109,17 +109,15 @@ fn compare_lists(left: &[Item], right: &[Item]) -> Ordering {
     Ordering::Equal
 }
 
-/// `ListItem.normalize`: drop trailing null items, looking through non-null lists.
+/// `ListItem.normalize`: drop trailing null items, looking past non-null lists.
+///
+/// Not recursive: lists are folded innermost first (as Maven pops its stack), so an inner
+/// list is already normalised when its parent is. Normalising it again at every level
+/// made parsing exponential in the number of `-` (found by fuzzing).
 fn normalize(items: &mut Vec<Item>) {
     let mut index = items.len();
     while index > 0 {
         index -= 1;
-        let Some(item) = items.get_mut(index) else {
-            break;
-        };
-        if let Item::List(inner) = item {
-            normalize(inner);
-        }
         let Some(item) = items.get(index) else { break };
         if item.is_null() {
             items.remove(index);
@@ -127,13 +125,12 @@ fn normalize(items: &mut Vec<Item>) {
             break;
         }
     }
-    // Lists before the trailing run are normalised too (Maven does it through its stack).
-    for item in items.iter_mut() {
-        if let Item::List(inner) = item {
-            normalize(inner);
-        }
-    }
 }
+
+/// Sub-lists (opened by `-` and by letter/digit changes) nest one inside the other;
+/// comparing and dropping them recurses, so their depth is bounded. Real versions have a
+/// handful.
+const MAX_NESTING: usize = 256;
 
 /// A Maven artifact version.
 #[derive(Debug, Clone)]
@@ -142,7 +139,7 @@ pub struct MavenVersion {
     items: Vec<Item>,
 }
 
-fn parse_items(version: &str) -> Vec<Item> {
+fn parse_items(version: &str) -> Result<Vec<Item>, VersionError> {
     let lower = version.to_lowercase();
     let chars: Vec<char> = lower.chars().collect();
     // A new list always becomes the last item of the current one and takes
@@ -204,6 +201,13 @@ fn parse_items(version: &str) -> Vec<Item> {
             Item::parse(is_digit, &substring(start, chars.len())),
         );
     }
+    if stack.len() > MAX_NESTING {
+        return Err(VersionError::version(
+            Scheme::Maven,
+            version,
+            "more than 256 nested parts (`-` and letter/digit changes); no build produces such a version",
+        ));
+    }
     let mut child: Option<Vec<Item>> = None;
     while let Some(mut list) = stack.pop() {
         if let Some(inner) = child.take() {
@@ -212,7 +216,7 @@ fn parse_items(version: &str) -> Vec<Item> {
         normalize(&mut list);
         child = Some(list);
     }
-    child.unwrap_or_default()
+    Ok(child.unwrap_or_default())
 }
 
 impl FromStr for MavenVersion {
@@ -229,7 +233,7 @@ impl FromStr for MavenVersion {
         }
         Ok(MavenVersion {
             text: input.into(),
-            items: parse_items(input),
+            items: parse_items(input)?,
         })
     }
 }
@@ -334,5 +338,19 @@ mod tests {
         assert_eq!(satisfies("0.5", "(,1.0],[1.2,)"), Ok(true));
         assert_eq!(satisfies("1.1", "(,1.0],[1.2,)"), Ok(false));
         assert!(satisfies("1", "[2.0,1.0]").is_err());
+    }
+
+    #[test]
+    fn deep_nesting_is_linear_and_bounded() {
+        // The fuzzer's input: before the fix, normalising every list again at every level
+        // made this take longer than the fuzzer's 5 s timeout (exponential in the dashes).
+        let deep = format!("1{}", "-y/".repeat(200));
+        let started = std::time::Instant::now();
+        assert_eq!(v(&deep).cmp(&v(&deep)), Ordering::Equal);
+        assert!(v(&deep) > v("1"));
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        let too_deep = "1-".repeat(100_000);
+        let err = too_deep.parse::<MavenVersion>().unwrap_err().to_string();
+        assert!(err.contains("nested"), "{err}");
     }
 }

@@ -220,10 +220,14 @@ pub fn run(args: SbomArgs) -> anyhow::Result<ExitCode> {
             .as_ref()
             .map(|d| d.pretty_name.clone().unwrap_or_else(|| d.purl_qualifier()))
             .unwrap_or_else(|| "no distro detected".to_owned());
+        let place = match sbom.image.layers.len() {
+            0 => "an unpacked root filesystem".to_owned(),
+            1 => "1 layer".to_owned(),
+            n => format!("{n} layers"),
+        };
         output::note(&format!(
-            "{} packages in {} layers ({distro})",
-            sbom.packages.len(),
-            sbom.image.layers.len()
+            "{} packages in {place} ({distro})",
+            sbom.packages.len()
         ));
     }
     Ok(ExitCode::SUCCESS)

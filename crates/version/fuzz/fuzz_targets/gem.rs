@@ -1,0 +1,15 @@
+#![no_main]
+//! Parses, compares and range-checks arbitrary input as gem versions: it must never panic.
+
+use libfuzzer_sys::fuzz_target;
+use portcullis_version::Scheme;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let (a, b) = text.split_once('\t').unwrap_or((text, "1.0"));
+    let _ = portcullis_version::compare(Scheme::Gem, a, b);
+    let _ = portcullis_version::satisfies(Scheme::Gem, a, b);
+    let _ = portcullis_version::compare_line(Scheme::Gem, text);
+});
