@@ -1,6 +1,7 @@
-//! Documented examples of the references without a runnable oracle here:
-//! Maven's `ComparableVersionTest`, Go's `semver_test.go`, RubyGems'
-//! `test_gem_version.rb` and NuGet's documentation.
+//! Documented examples of the references: Maven's `ComparableVersionTest`, Go's
+//! `semver_test.go`, RubyGems' `test_gem_version.rb` and NuGet's documentation. (Maven, Go
+//! and RubyGems are also run as oracles on real versions: see `*_oracle.rs`; NuGet has no
+//! runnable oracle here.)
 
 use std::cmp::Ordering;
 
