@@ -22,8 +22,6 @@ use crate::{CatalogError, Cataloger, Context};
 
 /// Lockfiles bigger than this are not real ones; skipped.
 const MAX_LOCKFILE_BYTES: u64 = 16 << 20;
-/// The source cargo's default registry is written with in lockfiles.
-const CRATES_IO_INDEX: &str = "registry+https://github.com/rust-lang/crates.io-index";
 
 /// Finds Rust crates in `Cargo.lock` files and `cargo auditable` binaries.
 #[derive(Debug, Default)]
@@ -216,6 +214,12 @@ fn package(
     }
 }
 
+/// Whether a lockfile `source` is Cargo's default registry (its git or sparse index).
+/// `cargo-lock` knows the spellings, so they are not repeated here.
+fn is_default_registry(source: &str) -> bool {
+    cargo_lock::package::SourceId::from_url(source).is_ok_and(|id| id.is_default_registry())
+}
+
 /// `pkg:cargo/<name>@<version>`; a crate from git carries `vcs_url`, one from another
 /// registry `repository_url`, so that it is not mistaken for the crates.io crate.
 fn purl(name: &str, version: &str, source: Option<&str>) -> String {
@@ -236,9 +240,8 @@ fn purl(name: &str, version: &str, source: Option<&str>) -> String {
             let _ = purl.add_qualifier("vcs_url", vcs);
         }
         Some(registry)
-            if registry != CRATES_IO_INDEX
-                && (registry.starts_with("registry+") || registry.starts_with("sparse+"))
-                && registry != "sparse+https://index.crates.io/" =>
+            if (registry.starts_with("registry+") || registry.starts_with("sparse+"))
+                && !is_default_registry(registry) =>
         {
             let url = registry.split_once('+').map_or(registry, |(_, url)| url);
             let _ = purl.add_qualifier("repository_url", url);
@@ -255,7 +258,11 @@ mod tests {
     #[test]
     fn purls_mark_crates_not_from_crates_io() {
         assert_eq!(
-            purl("serde", "1.0.0", Some(CRATES_IO_INDEX)),
+            purl(
+                "serde",
+                "1.0.0",
+                Some(&cargo_lock::package::SourceId::default().to_string())
+            ),
             "pkg:cargo/serde@1.0.0"
         );
         assert_eq!(purl("app", "0.1.0", Some("local")), "pkg:cargo/app@0.1.0");
