@@ -40,14 +40,22 @@ def run(cmd, env=None):
     return wall, usage.ru_maxrss / 1024.0
 
 
-def measure(name, make_cmd, runs, env=None):
-    walls, rss = [], []
-    run(make_cmd(), env)  # warm the page cache so every tool reads from memory
-    for _ in range(runs):
-        w, r = run(make_cmd(), env)
-        walls.append(w)
-        rss.append(r)
-    return {"name": name, "wall": statistics.median(walls), "min": min(walls), "rss": max(rss)}
+def measure_interleaved(tools, runs):
+    """Runs every tool once per round, `runs` rounds, so that a machine whose speed drifts
+    (shared cores, other jobs) slows all tools alike. tools: [(name, make_cmd, env, runs)]."""
+    results = {name: {"walls": [], "rss": []} for name, *_ in tools}
+    for name, make_cmd, env, _ in tools:
+        run(make_cmd(), env)  # warm the page cache so every tool reads from memory
+    for round_ in range(runs):
+        for name, make_cmd, env, tool_runs in tools:
+            if round_ >= tool_runs:
+                continue
+            w, r = run(make_cmd(), env)
+            results[name]["walls"].append(w)
+            results[name]["rss"].append(r)
+    return [{"name": name, "wall": statistics.median(results[name]["walls"]),
+             "min": min(results[name]["walls"]), "rss": max(results[name]["rss"])}
+            for name, *_ in tools]
 
 
 def find_trivy():
@@ -110,12 +118,13 @@ def main():
         ("oci layout (gzip)", f"oci:{oci}:bookworm-vuln", single, f"oci-dir:{single}"),
         ("docker-archive", f"docker-archive:{archive}", archive, f"docker-archive:{archive}"),
     ]:
-        rows = [measure("portcullis sbom", lambda: [portcullis, "sbom", "-q", "--format", "cyclonedx", "-o", os.devnull, pc_src], args.runs)]
-        rows.append(measure("trivy", trivy_cmd(trivy_in), args.runs))
+        tools = [("portcullis sbom", lambda: [portcullis, "sbom", "-q", "--format", "cyclonedx", "-o", os.devnull, pc_src], None, args.runs),
+                 ("trivy", trivy_cmd(trivy_in), None, args.runs)]
         if syft and not args.no_syft:
-            rows.append(measure("syft", lambda: [syft, "-q", syft_src, "-o", "cyclonedx-json=" + os.devnull], max(1, args.runs // 2), env))
+            tools.append(("syft", lambda: [syft, "-q", syft_src, "-o", "cyclonedx-json=" + os.devnull], env, max(1, args.runs // 3)))
         if label.startswith("oci"):
-            rows.append(measure(f"decompress only ({threads} threads)", lambda: [inflate, "--threads", str(threads), *layers], args.runs))
+            tools.append((f"decompress only ({threads} threads)", lambda: [inflate, "--threads", str(threads), *layers], None, args.runs))
+        rows = measure_interleaved(tools, args.runs)
         results[label] = rows
 
     ok = True

@@ -53,8 +53,14 @@ impl FileTree {
         pending: &mut Vec<PendingHardlink>,
     ) -> Result<(), TreeError> {
         let (parent, name) = split_parent(&entry.path);
-        let parent = self.ensure_dir(parent, index)?;
-        let path = child(&parent, name);
+        // Almost always the parent is already a directory under its own name, and the
+        // entry's path is its real path: no new string (this runs for every tar entry).
+        let path = if parent == "/" || self.nodes.get(parent).is_some_and(Node::is_dir) {
+            entry.path.clone()
+        } else {
+            let parent = self.ensure_dir(parent, index)?;
+            child(&parent, name)
+        };
         let node = match entry.kind {
             EntryKind::Dir => {
                 if let Some(existing) = self.nodes.get_mut(&path)
@@ -109,8 +115,20 @@ impl FileTree {
                 .with_selected(selected)
             }
         };
-        self.remove_subtree(&path);
-        self.nodes.insert(path, node);
+        // One lookup: replace in place, and clear the children of a directory that a
+        // non-directory replaced.
+        match self.nodes.entry(path) {
+            std::collections::btree_map::Entry::Occupied(mut slot) => {
+                let orphaned = slot.get().is_dir().then(|| slot.key().clone());
+                slot.insert(node);
+                if let Some(dir) = orphaned {
+                    self.remove_children(&dir);
+                }
+            }
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                slot.insert(node);
+            }
+        }
         Ok(())
     }
 
