@@ -2,8 +2,6 @@
 //! berry) and pnpm (v5, v6, v9), and a real `npm install` tree, read through the image
 //! reader.
 
-use std::path::Path;
-
 use portcullis_catalog::Catalog;
 use portcullis_testkit::LayerBuilder;
 use portcullis_types::{Ecosystem, Package};
@@ -21,27 +19,7 @@ const FORMATS: [&str; 8] = [
     "pnpm-v9",
 ];
 
-fn fixture(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
-
-/// Adds every file under `dir` to the layer, below `prefix` (relative, no leading `/`).
-fn add_dir(mut layer: LayerBuilder, dir: &Path, prefix: &str) -> anyhow::Result<LayerBuilder> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
-    entries.sort_by_key(std::fs::DirEntry::file_name);
-    for entry in entries {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let target = format!("{prefix}/{name}");
-        if entry.file_type()?.is_dir() {
-            layer = add_dir(layer, &entry.path(), &target)?;
-        } else {
-            layer = layer.file(&target, std::fs::read(entry.path())?);
-        }
-    }
-    Ok(layer)
-}
+use crate::support::{add_dir, fixture_path as fixture};
 
 fn npm(catalog: &Catalog) -> Vec<&Package> {
     catalog

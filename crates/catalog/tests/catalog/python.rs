@@ -1,8 +1,6 @@
 //! python cataloger: real installed metadata (pip, Debian, distutils, setuptools eggs) and
 //! real lockfiles (poetry, uv, pipenv, uv pip compile) read through the image reader.
 
-use std::path::Path;
-
 use portcullis_catalog::Catalog;
 use portcullis_testkit::LayerBuilder;
 use portcullis_types::{Ecosystem, Package};
@@ -12,27 +10,7 @@ use crate::support::catalog_layers;
 const SITE: &str = "usr/local/lib/python3.11/site-packages";
 const DIST: &str = "usr/lib/python3/dist-packages";
 
-fn fixture(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
-
-/// Adds every file under `dir` to the layer, below `prefix` (relative, no leading `/`).
-fn add_dir(mut layer: LayerBuilder, dir: &Path, prefix: &str) -> anyhow::Result<LayerBuilder> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
-    entries.sort_by_key(std::fs::DirEntry::file_name);
-    for entry in entries {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let target = format!("{prefix}/{name}");
-        if entry.file_type()?.is_dir() {
-            layer = add_dir(layer, &entry.path(), &target)?;
-        } else {
-            layer = layer.file(&target, std::fs::read(entry.path())?);
-        }
-    }
-    Ok(layer)
-}
+use crate::support::{add_dir, fixture_path as fixture};
 
 fn python(catalog: &Catalog) -> Vec<&Package> {
     catalog

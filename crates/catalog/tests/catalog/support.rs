@@ -69,3 +69,30 @@ pub fn table(catalog: &Catalog, ecosystem: &str, facts: &[&str]) -> Vec<String> 
         })
         .collect()
 }
+
+/// The path of `tests/fixtures/<name>`.
+pub fn fixture_path(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// Adds every file under `dir` to the layer, below `prefix` (relative, no leading `/`).
+pub fn add_dir(
+    mut layer: LayerBuilder,
+    dir: &std::path::Path,
+    prefix: &str,
+) -> anyhow::Result<LayerBuilder> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(std::fs::DirEntry::file_name);
+    for entry in entries {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let target = format!("{prefix}/{name}");
+        if entry.file_type()?.is_dir() {
+            layer = add_dir(layer, &entry.path(), &target)?;
+        } else {
+            layer = layer.file(&target, std::fs::read(entry.path())?);
+        }
+    }
+    Ok(layer)
+}
