@@ -85,6 +85,9 @@ pub struct LayerRef {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Package {
     pub ecosystem: Ecosystem,
+    /// The name as the ecosystem displays it: the binary package, the Python project in its
+    /// original case, `@scope/name`, the Go module path (`stdlib` for Go itself), Maven's
+    /// `groupId:artifactId`.
     pub name: String,
     /// The full version as the package manager prints it (`1:2.3-1~deb12u1`,
     /// `1.36.1-r2`, `2:8.2.2637-20.el9_1` — rpm's `epoch:version-release`).
@@ -100,11 +103,14 @@ pub struct Package {
     /// Package URL as the purl specification writes it for this type.
     pub purl: String,
     /// The layer that installed the package: for dpkg the layer of its `info/*.list`, for apk
-    /// and rpm the layer that wrote most of its files, else the layer of the database;
+    /// and rpm the layer that wrote most of its files, else the layer of the file it was
+    /// read from;
     /// `None` for an unpacked directory, which has no layers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub layer: Option<LayerRef>,
-    /// The files the package was found in (its database), absolute in the image.
+    /// The files the package was read from (package database, METADATA, package.json,
+    /// lockfile, binary, archive), absolute in the image; an installed package that is also
+    /// locked lists the installed file first.
     pub found_in: Vec<String>,
     /// The files the package owns, as its package manager records them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
