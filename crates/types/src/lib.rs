@@ -7,14 +7,23 @@
 //! - [`Sbom`]: what an image contains: its [`ImageInfo`], distro and packages, in a
 //!   deterministic order so that outputs and snapshots are stable.
 //!
+//! - [`Advisory`]: one advisory record of one feed, with its [`Affected`] packages and
+//!   [`Severity`] ratings by source; [`AdvisorySource`] is what matchers query.
+//!
 //! Data flows one way: image readers produce [`ImageInfo`] and layers, catalogers produce
 //! [`Package`]s, and writers in `portcullis-sbom` render an [`Sbom`].
 
+mod advisory;
 mod digest;
 mod distro;
 mod package;
 mod sbom;
 
+pub use advisory::{
+    Advisory, AdvisoryMatch, AdvisorySource, Affected, AffectedStatus, CveInfo, Epss, Kev,
+    NativeRange, OsvEvent, OsvRange, OsvRangeKind, Severity, SeverityKind, SeverityLevel,
+    normalize_package_name,
+};
 pub use digest::{Digest, DigestError};
 pub use distro::Distro;
 pub use package::{Ecosystem, LayerRef, Package};

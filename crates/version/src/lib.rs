@@ -47,7 +47,10 @@ pub use maven::MavenVersion;
 pub use npm::NpmVersion;
 pub use nuget::NugetVersion;
 pub use numeral::Numeral;
-pub use osv::{OsvAffected, OsvEvent, OsvRange, OsvRangeKind, osv_affected, osv_range_affected};
+pub use osv::{
+    OsvAffected, OsvEvent, OsvRange, OsvRangeKind, native_affected, osv_affected,
+    osv_range_affected, osv_ranges_affected,
+};
 pub use pep440::Pep440Version;
 pub use rpm::RpmVersion;
 pub use scheme::{Scheme, scheme_for_osv_ecosystem};

@@ -10,49 +10,12 @@
 
 use std::cmp::Ordering;
 
+use portcullis_types::NativeRange;
 use serde::{Deserialize, Serialize};
 
 use crate::{NpmVersion, Scheme, VersionError, compare};
 
-/// The `type` of an OSV range.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum OsvRangeKind {
-    /// Versions ordered as SemVer 2.0.
-    Semver,
-    /// Versions ordered by the ecosystem's own scheme.
-    Ecosystem,
-    /// Commit hashes.
-    Git,
-    /// A type this crate does not know.
-    #[serde(other)]
-    Unknown,
-}
-
-/// One event of an OSV range.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OsvEvent {
-    /// Versions from this one on are affected (`"0"`: from the beginning).
-    Introduced(String),
-    /// Versions from this one on are not affected.
-    Fixed(String),
-    /// Versions after this one are not affected.
-    LastAffected(String),
-    /// Versions from this one on are outside the range (`"*"`: no limit).
-    Limit(String),
-}
-
-/// An OSV `affected[].ranges[]` entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OsvRange {
-    /// The range type.
-    #[serde(rename = "type")]
-    pub kind: OsvRangeKind,
-    /// The events, in any order.
-    #[serde(default)]
-    pub events: Vec<OsvEvent>,
-}
+pub use portcullis_types::{OsvEvent, OsvRange, OsvRangeKind};
 
 /// The parts of an OSV `affected[]` entry that decide whether a version is affected.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,17 +36,52 @@ pub fn osv_affected(
     version: &str,
     affected: &OsvAffected,
 ) -> Result<bool, VersionError> {
-    for listed in &affected.versions {
+    osv_ranges_affected(scheme, version, &affected.ranges, &affected.versions)
+}
+
+/// [`osv_affected`] over the parts of an entry: `ranges` and listed `versions`.
+pub fn osv_ranges_affected(
+    scheme: Scheme,
+    version: &str,
+    ranges: &[OsvRange],
+    versions: &[String],
+) -> Result<bool, VersionError> {
+    for listed in versions {
         if listed == version || compare(scheme, listed, version) == Ok(Ordering::Equal) {
             return Ok(true);
         }
     }
-    for range in &affected.ranges {
+    for range in ranges {
         if osv_range_affected(scheme, version, range)? {
             return Ok(true);
         }
     }
     Ok(false)
+}
+
+/// Whether `version` is affected by a range in the ecosystem's own syntax
+/// (RustSec, RubySec, Node.js working group): it matches `vulnerable` (or
+/// there is none) and none of `unaffected`. An empty range affects nothing,
+/// so that a record with no version data never matches everything.
+pub fn native_affected(
+    scheme: Scheme,
+    version: &str,
+    range: &NativeRange,
+) -> Result<bool, VersionError> {
+    if range.is_empty() {
+        return Ok(false);
+    }
+    if let Some(vulnerable) = &range.vulnerable
+        && !crate::satisfies(scheme, version, vulnerable)?
+    {
+        return Ok(false);
+    }
+    for unaffected in &range.unaffected {
+        if crate::satisfies(scheme, version, unaffected)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// How an event version compares with the version under test; sentinels
