@@ -1,5 +1,6 @@
 //! One module per subcommand, and the screens they share.
 
+pub mod db;
 mod progress;
 pub mod sbom;
 mod table;

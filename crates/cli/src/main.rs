@@ -20,6 +20,8 @@ struct Cli {
 enum Command {
     /// List the packages in an image (a software bill of materials)
     Sbom(commands::sbom::SbomArgs),
+    /// Download, inspect, export and import the advisory database
+    Db(commands::db::DbArgs),
     /// Compare versions and check ranges, by the rules of each ecosystem
     #[command(subcommand)]
     Version(commands::version::VersionCommand),
@@ -30,6 +32,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Sbom(args) => commands::sbom::run(args),
         Command::Version(cmd) => commands::version::run(cmd),
+        Command::Db(args) => commands::db::run(args),
     };
     match result {
         Ok(code) => code,

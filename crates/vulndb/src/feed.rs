@@ -149,9 +149,18 @@ impl Parsed {
     }
 
     /// Keeps the newest of the dates seen; `date` is RFC 3339 or `YYYY-MM-DD`.
+    /// Dates in the future (two PyPA records say 2027) are data errors and
+    /// would make a stale source look fresh, so they are ignored.
     pub fn saw_date(&mut self, date: &str) {
         let date = normalize_date(date);
+        let tomorrow = time::OffsetDateTime::now_utc() + time::Duration::days(1);
+        let limit = tomorrow
+            .format(time::macros::format_description!(
+                "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
+            ))
+            .unwrap_or_default();
         if let Some(date) = date
+            && date <= limit
             && self.snapshot.as_deref().is_none_or(|s| s < date.as_str())
         {
             self.snapshot = Some(date);
@@ -190,11 +199,13 @@ pub fn normalize_date(text: &str) -> Option<String> {
     None
 }
 
-/// Recognises the format of one file from its name and its first bytes
-/// (`head`: at least the first 4 KiB when the file is that long, already
-/// decompressed). `None`: not a feed file (a README, a LICENSE, an index).
-pub fn detect(path: &str, head: &[u8]) -> Option<FeedKind> {
-    let text = String::from_utf8_lossy(&head[..head.len().min(8192)]);
+/// Recognises the format of one file from its name and its content (already
+/// decompressed). Markers are looked for in the first 8 KiB, except YAML
+/// keys, which are looked for in the whole file: a PyPA record may list
+/// thousands of versions before its `id`. `None`: not a feed file (a
+/// README, a LICENSE, an index).
+pub fn detect(path: &str, bytes: &[u8]) -> Option<FeedKind> {
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(8192)]);
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
     let lower_path = path.to_ascii_lowercase();
     if trimmed.starts_with('{') {
@@ -213,7 +224,10 @@ pub fn detect(path: &str, head: &[u8]) -> Option<FeedKind> {
         return Some(FeedKind::DebianList);
     }
     if lower_path.ends_with(".yaml") || lower_path.ends_with(".yml") || trimmed.starts_with("---") {
-        return detect_yaml(trimmed);
+        return match std::str::from_utf8(bytes) {
+            Ok(whole) => detect_yaml(whole),
+            Err(_) => detect_yaml(trimmed),
+        };
     }
     None
 }
