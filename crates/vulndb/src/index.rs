@@ -10,6 +10,10 @@
 //! - `aliases`: an ID or alias, uppercase → postcard list of record numbers;
 //! - `cves`: CVE → postcard `StoredCveInfo` (EPSS, KEV).
 //!
+//! An affected entry's `versions` enumeration is left out of the `affected`
+//! table when its ranges already cover every listed version (checked with the
+//! ecosystem's ordering while building); the record keeps the full list.
+//!
 //! The affected lists use postcard (compact, fast) through private mirror
 //! structs, because the public model skips empty fields in JSON, which a
 //! non-self-describing format cannot read back.
@@ -122,7 +126,11 @@ impl StoredAffected {
             package: a.package.clone(),
             status: a.status,
             ranges: a.ranges.clone(),
-            versions: a.versions.clone(),
+            versions: if versions_covered_by_ranges(a) {
+                Vec::new()
+            } else {
+                a.versions.clone()
+            },
             native: a
                 .native
                 .as_ref()
@@ -149,6 +157,27 @@ impl StoredAffected {
             symbols: self.symbols,
         }
     }
+}
+
+/// True when every listed version already lies in the entry's ranges, so the
+/// list adds nothing to matching. osv.dev and PyPA enumerate every affected
+/// release (29,611 strings for TensorFlow), which would dominate lookup time.
+fn versions_covered_by_ranges(a: &Affected) -> bool {
+    use portcullis_types::OsvRangeKind;
+    if a.versions.is_empty()
+        || !a
+            .ranges
+            .iter()
+            .any(|r| matches!(r.kind, OsvRangeKind::Ecosystem | OsvRangeKind::Semver))
+    {
+        return false;
+    }
+    let Some(scheme) = portcullis_version::scheme_for_osv_ecosystem(&a.ecosystem) else {
+        return false;
+    };
+    a.versions
+        .iter()
+        .all(|v| portcullis_version::osv_ranges_affected(scheme, v, &a.ranges, &[]) == Ok(true))
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
