@@ -1,5 +1,7 @@
 //! Behaviour tests of the `portcullis` binary, run as users run it.
 
+#[path = "cli/db.rs"]
+mod db;
 #[path = "cli/harness.rs"]
 mod harness;
 #[path = "cli/help.rs"]

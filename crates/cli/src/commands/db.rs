@@ -16,7 +16,13 @@ use crate::output;
 #[derive(Debug, Args)]
 pub struct DbArgs {
     /// The data directory [default: the user's data directory + /portcullis]
-    #[arg(long, env = "PORTCULLIS_HOME", global = true, value_name = "DIR")]
+    #[arg(
+        long,
+        env = "PORTCULLIS_HOME",
+        hide_env_values = true,
+        global = true,
+        value_name = "DIR"
+    )]
     home: Option<PathBuf>,
     #[command(subcommand)]
     command: DbCommand,

@@ -31,3 +31,25 @@ fn top_level_help_lists_the_commands() -> anyhow::Result<()> {
     insta::assert_snapshot!("top_help", help);
     Ok(())
 }
+
+#[test]
+fn db_help_names_the_data_directory_and_every_subcommand() -> anyhow::Result<()> {
+    let help = String::from_utf8(run_ok(portcullis().args(["db", "--help"]))?)?;
+    for word in [
+        "update",
+        "status",
+        "search",
+        "export",
+        "import",
+        "PORTCULLIS_HOME",
+    ] {
+        assert!(
+            help.contains(word),
+            "`{word}` missing from db --help:\n{help}"
+        );
+    }
+    insta::assert_snapshot!("db_help", help);
+    let update = String::from_utf8(run_ok(portcullis().args(["db", "update", "--help"]))?)?;
+    insta::assert_snapshot!("db_update_help", update);
+    Ok(())
+}
