@@ -47,6 +47,28 @@ impl SourceSpec {
                 break;
             }
         }
+        // osv.dev's `PyPI/all.zip`, the tracker's `data/json`: the file name
+        // says nothing, its directory does.
+        if matches!(
+            name.as_str(),
+            "" | "all" | "index" | "data" | "json" | "main" | "feed"
+        ) {
+            let mut parts = trimmed.rsplit('/').skip(1);
+            if let Some(parent) = parts.next().filter(|p| !p.is_empty() && !p.contains(':')) {
+                name = format!("{}-{name}", parent.replace("%20", "-"));
+            }
+        }
+        let mut name: String = name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        name = name.trim_start_matches(['.', '-']).to_owned();
         if name.is_empty() {
             name = "source".into();
         }
@@ -332,8 +354,13 @@ mod tests {
         assert_eq!(SourceSpec::from_location("/data/pypa.tar.gz").name, "pypa");
         assert_eq!(
             SourceSpec::from_location("https://m.invalid/osv/PyPI/all.zip").name,
-            "all"
+            "PyPI-all"
         );
+        assert_eq!(
+            SourceSpec::from_location("https://m.invalid/Rocky%20Linux/all.zip").name,
+            "Rocky-Linux-all"
+        );
+        assert_eq!(SourceSpec::from_location("all.zip").name, "all");
         assert_eq!(
             SourceSpec::from_location("/data/go-vulndb/").name,
             "go-vulndb"

@@ -326,7 +326,14 @@ fn update(home: &Home, args: UpdateArgs) -> anyhow::Result<std::process::ExitCod
     if let Some(bar) = &lines.bar {
         bar.finish_and_clear();
     }
-    let report = result?;
+    let report = match result {
+        Err(e @ portcullis_vulndb::DbError::Fetch(_)) if args.sources.is_empty() => {
+            return Err(anyhow::Error::new(e).context(
+                "could not download the advisory feeds; without network access, give a mirror or local copy with `--source`, or install a bundle with `portcullis db import FILE`",
+            ));
+        }
+        other => other?,
+    };
     if report.up_to_date {
         lines.say(&format!(
             "advisory database is up to date (no feed changed since {}); nothing rebuilt",
