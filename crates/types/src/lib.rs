@@ -16,6 +16,7 @@
 mod advisory;
 mod digest;
 mod distro;
+mod finding;
 mod package;
 mod sbom;
 
@@ -26,5 +27,6 @@ pub use advisory::{
 };
 pub use digest::{Digest, DigestError};
 pub use distro::Distro;
+pub use finding::{Finding, FindingPackage, LayerRole, MatchDetail};
 pub use package::{Ecosystem, LayerRef, Package};
 pub use sbom::{ImageInfo, LayerInfo, Sbom, ToolInfo};
