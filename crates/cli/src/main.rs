@@ -20,6 +20,8 @@ struct Cli {
 enum Command {
     /// List the packages in an image (a software bill of materials)
     Sbom(commands::sbom::SbomArgs),
+    /// Find the vulnerabilities in an image
+    Scan(Box<commands::scan::ScanArgs>),
     /// Download, inspect, export and import the advisory database
     Db(commands::db::DbArgs),
     /// Compare versions and check ranges, by the rules of each ecosystem
@@ -33,6 +35,7 @@ fn main() -> ExitCode {
         Command::Sbom(args) => commands::sbom::run(args),
         Command::Version(cmd) => commands::version::run(cmd),
         Command::Db(args) => commands::db::run(args),
+        Command::Scan(args) => commands::scan::run(*args),
     };
     match result {
         Ok(code) => code,

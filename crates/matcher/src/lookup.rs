@@ -119,6 +119,10 @@ pub fn lookups(distro: Option<&Distro>, package: &Package) -> Vec<Lookup> {
     let Some(ecosystem) = language_ecosystem(package.ecosystem) else {
         return Vec::new();
     };
+    // A Go binary's main module built from a checkout has no version to compare.
+    if package.version == "(devel)" || package.version.is_empty() {
+        return Vec::new();
+    }
     let version = match package.ecosystem {
         // Go advisories write `1.21.3`; modules are `v1.21.3` and the toolchain `go1.21.3`.
         Ecosystem::Go if package.name == "stdlib" => package

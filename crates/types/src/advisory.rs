@@ -241,10 +241,14 @@ impl Affected {
         }
     }
 
-    /// The fixed versions this entry names (`fixed` events), in file order.
+    /// The fixed versions this entry names (`fixed` events of version
+    /// ranges; a `GIT` range's fixed commit is not a version), in file order.
     pub fn fixed_versions(&self) -> Vec<&str> {
         let mut out = Vec::new();
         for range in &self.ranges {
+            if !matches!(range.kind, OsvRangeKind::Ecosystem | OsvRangeKind::Semver) {
+                continue;
+            }
             for event in &range.events {
                 if let OsvEvent::Fixed(v) = event
                     && !out.contains(&v.as_str())

@@ -1,0 +1,184 @@
+//! `portcullis scan IMAGE`: match an image's packages against the advisory database.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Args, ValueEnum};
+use portcullis_report::{DatabaseInfo, DatabaseSource, Format as ReportFormat, ScanReport};
+use portcullis_types::{AffectedStatus, Finding, SeverityLevel};
+
+use crate::commands::image::{ImageArgs, read_sbom};
+use crate::output;
+
+/// Exit code when findings at or above `--fail-on` remain.
+const EXIT_FINDINGS: u8 = 1;
+
+const EXIT_HELP: &str = "\
+EXIT CODES:
+  0  no finding at or above --fail-on (always 0 without --fail-on)
+  1  findings at or above --fail-on remain after the filters
+  2  error (the message says what failed and what to do)
+
+ORDER: findings in CISA KEV first, then by severity, EPSS score, fixable before
+unfixable, then package and ID.
+";
+
+#[derive(Debug, Args)]
+#[command(after_help = EXIT_HELP, after_long_help = EXIT_HELP)]
+pub struct ScanArgs {
+    /// The image: oci:DIR[:TAG], docker-archive:FILE, docker://REF, REF or dir:PATH
+    image: String,
+
+    /// Output format
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
+    format: Format,
+
+    /// Write the output to FILE instead of stdout (written atomically)
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+
+    /// Report only these severities (comma-separated: critical,high,medium,low,negligible,unknown)
+    #[arg(long, value_delimiter = ',', value_parser = parse_severity, value_name = "LIST")]
+    severity: Vec<SeverityLevel>,
+
+    /// Leave out findings that have no fixed version
+    #[arg(long, alias = "only-fixed")]
+    ignore_unfixed: bool,
+
+    /// Leave out findings with these vendor statuses (comma-separated:
+    /// unfixed,will_not_fix,postponed,affected)
+    #[arg(long, value_delimiter = ',', value_parser = parse_status, value_name = "LIST")]
+    ignore_status: Vec<AffectedStatus>,
+
+    /// Exit with code 1 when a finding of this severity or higher remains
+    #[arg(long, value_parser = parse_severity, value_name = "SEVERITY")]
+    fail_on: Option<SeverityLevel>,
+
+    /// The data directory holding the advisory database
+    #[arg(
+        long,
+        env = "PORTCULLIS_HOME",
+        hide_env_values = true,
+        value_name = "DIR"
+    )]
+    home: Option<PathBuf>,
+
+    /// No progress bar, no warnings and no summary on stderr
+    #[arg(long, short = 'q')]
+    quiet: bool,
+
+    #[command(flatten)]
+    read: ImageArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// A table per target with a summary line, for people
+    Table,
+    /// portcullis' own JSON report (schema `portcullis-scan/1`)
+    Json,
+}
+
+fn parse_severity(s: &str) -> Result<SeverityLevel, String> {
+    SeverityLevel::ALL
+        .into_iter()
+        .find(|l| l.as_str().eq_ignore_ascii_case(s.trim()))
+        .ok_or_else(|| {
+            format!(
+                "`{s}` is not a severity; use critical, high, medium, low, negligible or unknown"
+            )
+        })
+}
+
+fn parse_status(s: &str) -> Result<AffectedStatus, String> {
+    [
+        AffectedStatus::Affected,
+        AffectedStatus::Unfixed,
+        AffectedStatus::WillNotFix,
+        AffectedStatus::Postponed,
+    ]
+    .into_iter()
+    .find(|st| {
+        st.as_str()
+            .eq_ignore_ascii_case(&s.trim().replace('-', "_"))
+    })
+    .ok_or_else(|| {
+        format!("`{s}` is not a status; use unfixed, will_not_fix, postponed or affected")
+    })
+}
+
+pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
+    let home = crate::commands::db::home(args.home.clone())?;
+    // Open the database first: no point reading a large image without it.
+    let index = home.open_index()?;
+    let (sbom, mut warnings) = read_sbom(&args.image, &args.read, args.quiet)?;
+    let matches = portcullis_matcher::find(&sbom, &index)
+        .with_context(|| format!("failed to match the packages of `{}`", args.image))?;
+    warnings.extend(matches.warnings);
+
+    let findings: Vec<Finding> = matches
+        .findings
+        .into_iter()
+        .filter(|f| args.severity.is_empty() || args.severity.contains(&f.severity))
+        .filter(|f| !args.ignore_unfixed || f.fixable())
+        .filter(|f| !args.ignore_status.contains(&f.status))
+        .collect();
+    let manifest = index.manifest();
+    let database = DatabaseInfo {
+        built_at: manifest.built_at.clone(),
+        schema_version: manifest.schema_version,
+        sources: manifest
+            .sources
+            .iter()
+            .map(|s| DatabaseSource {
+                name: s.name.clone(),
+                snapshot: s.snapshot.clone(),
+                fetched_at: s.fetched_at.clone(),
+            })
+            .collect(),
+    };
+    let failing = args.fail_on.map_or(0, |level| {
+        findings.iter().filter(|f| f.severity >= level).count()
+    });
+    let packages = sbom.packages.len();
+    let report = ScanReport::new(
+        sbom.tool,
+        sbom.image,
+        sbom.distro,
+        database,
+        packages,
+        findings,
+        warnings,
+    );
+    let format = match args.format {
+        Format::Table => ReportFormat::Table,
+        Format::Json => ReportFormat::Json,
+    };
+    let data = portcullis_report::write(&report, format)?;
+    output::write_data(args.output.as_deref(), &data)?;
+    if !args.quiet {
+        for warning in &report.warnings {
+            output::note(&format!("warning: {warning}"));
+        }
+        if args.format != Format::Table || args.output.is_some() {
+            let s = &report.summary;
+            output::note(&format!(
+                "{} findings in {} of {} packages ({} fixable, {} known exploited)",
+                s.findings, s.vulnerable_packages, s.packages, s.fixable, s.known_exploited
+            ));
+        }
+        if let Some(level) = args.fail_on
+            && failing > 0
+        {
+            output::note(&format!(
+                "{failing} findings at or above {level}: failing (exit code {EXIT_FINDINGS})"
+            ));
+        }
+    }
+    Ok(if failing > 0 {
+        ExitCode::from(EXIT_FINDINGS)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
