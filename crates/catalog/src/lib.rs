@@ -107,6 +107,20 @@ impl portcullis_image::Selector for CatalogSelector {
             .iter()
             .fold(Selection::Skip, |acc, c| acc.or(c.select(entry)))
     }
+
+    /// Every cataloger's name and version, and this crate's version: a
+    /// cataloger whose selection or summary changes bumps its version.
+    fn cache_key(&self) -> Option<String> {
+        let mut key = format!(
+            "catalog {} distro {}",
+            env!("CARGO_PKG_VERSION"),
+            distro::RELEASE_FILES.join(",")
+        );
+        for c in &self.catalogers {
+            key.push_str(&format!(" {}:{}", c.name(), c.version()));
+        }
+        Some(key)
+    }
 }
 
 /// The selector for `portcullis_image::read_image` that keeps what [`catalog`] reads.

@@ -14,6 +14,7 @@
 //! opaque directories, hardlinks, layer of origin). Nothing is ever written to disk.
 
 mod blob;
+mod cache;
 mod docker_archive;
 mod entry_path;
 mod image;
@@ -31,6 +32,7 @@ mod tree;
 use portcullis_registry_client as registry_client;
 
 pub use blob::BlobError;
+pub use cache::{DirLayerCache, LayerCache};
 pub use docker_archive::ArchiveError;
 pub use image::{Image, ImageError, read_image};
 pub use layer::LayerError;

@@ -43,6 +43,9 @@ pub struct ReadOptions {
     pub registry: crate::registry_client::ClientOptions,
     /// Layers decoded at once; 0 means one per core.
     pub threads: usize,
+    /// Where decoded layers are kept between runs (used when the selector
+    /// has a cache key); `None`: decode every layer.
+    pub layer_cache: Option<std::sync::Arc<dyn crate::LayerCache>>,
 }
 
 impl ReadOptions {

@@ -67,6 +67,13 @@ impl Selection {
 /// several threads at once, so it must be cheap and `Sync`.
 pub trait Selector: Sync {
     fn select(&self, entry: &EntryInfo<'_>) -> Selection;
+
+    /// Names what this selector keeps and how it summarises, for the layer
+    /// cache: two selectors with the same key must select and summarise
+    /// alike. `None` (the default): layers read with it are not cached.
+    fn cache_key(&self) -> Option<String> {
+        None
+    }
 }
 
 /// A plain predicate on paths keeps the files it accepts.

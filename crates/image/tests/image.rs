@@ -3,6 +3,7 @@
 //! by real tools (skopeo, umoci, the reference registry).
 
 mod image {
+    mod cache;
     mod hostile;
     mod layers;
     mod real_tools;

@@ -63,10 +63,12 @@ pub struct ImageArgs {
 }
 
 /// Reads `image` and lists its packages, sorted; returns the cataloguers' warnings too.
+/// Layers found in `layer_cache` are not decoded again.
 pub fn read_sbom(
     image: &str,
     args: &ImageArgs,
     quiet: bool,
+    layer_cache: Option<std::sync::Arc<dyn portcullis_image::LayerCache>>,
 ) -> anyhow::Result<(Sbom, Vec<String>)> {
     let source = Source::parse(image)?;
     let platform: Platform = args
@@ -103,6 +105,7 @@ pub fn read_sbom(
             ..ClientOptions::default()
         },
         threads: args.threads,
+        layer_cache,
     };
 
     let show_progress = !quiet && std::io::stderr().is_terminal();

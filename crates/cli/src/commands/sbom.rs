@@ -63,7 +63,7 @@ enum Format {
 }
 
 pub fn run(args: SbomArgs) -> anyhow::Result<ExitCode> {
-    let (sbom, catalog_warnings) = read_sbom(&args.image, &args.read, args.quiet)?;
+    let (sbom, catalog_warnings) = read_sbom(&args.image, &args.read, args.quiet, None)?;
 
     let data = match args.format {
         Format::Table => crate::commands::table::packages(&sbom).into_bytes(),

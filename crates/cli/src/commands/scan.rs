@@ -68,6 +68,11 @@ pub struct ScanArgs {
     #[arg(long, short = 'q')]
     quiet: bool,
 
+    /// Decode every layer even if it was seen before (decoded layers are
+    /// cached under the data directory, keyed by diff_id and catalogers)
+    #[arg(long)]
+    no_cache: bool,
+
     #[command(flatten)]
     read: ImageArgs,
 }
@@ -112,7 +117,13 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let home = crate::commands::db::home(args.home.clone())?;
     // Open the database first: no point reading a large image without it.
     let index = home.open_index()?;
-    let (sbom, mut warnings) = read_sbom(&args.image, &args.read, args.quiet)?;
+    let cache: Option<std::sync::Arc<dyn portcullis_image::LayerCache>> =
+        (!args.no_cache).then(|| {
+            std::sync::Arc::new(portcullis_image::DirLayerCache::new(
+                home.root().join("cache/layers"),
+            )) as _
+        });
+    let (sbom, mut warnings) = read_sbom(&args.image, &args.read, args.quiet, cache)?;
     let matches = portcullis_matcher::find(&sbom, &index)
         .with_context(|| format!("failed to match the packages of `{}`", args.image))?;
     warnings.extend(matches.warnings);

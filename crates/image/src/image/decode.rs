@@ -48,8 +48,21 @@ pub(crate) fn read_layers(
             let (Some(spec), Some(slot)) = (layers.get(index), slots.get(index)) else {
                 break;
             };
+            let cache_key = options
+                .layer_cache
+                .as_ref()
+                .zip(selector.cache_key())
+                .map(|(cache, key)| (cache, crate::cache::key(&spec.diff_id, &key)));
+            let cached = cache_key
+                .as_ref()
+                .and_then(|(cache, key)| cache.load(key))
+                .and_then(|bytes| crate::cache::decode(&bytes));
+            let hit = cached.is_some();
             let result = if budget.is_cancelled() {
                 Err(LayerError::Cancelled { layer: index }.into())
+            } else if let Some(contents) = cached {
+                progress.advance(spec.stored_size.unwrap_or(0));
+                Ok(contents)
             } else {
                 let reader = LayerReader {
                     index,
@@ -62,8 +75,16 @@ pub(crate) fn read_layers(
                     .open(index)
                     .and_then(|stream| reader.read(stream).map_err(ImageError::from))
             };
-            if result.is_err() {
-                budget.cancel();
+            match &result {
+                Err(_) => budget.cancel(),
+                Ok(contents) => {
+                    if let Some((cache, key)) = &cache_key
+                        && !hit
+                        && let Some(bytes) = crate::cache::encode(contents)
+                    {
+                        cache.store(key, &bytes);
+                    }
+                }
             }
             progress.layer_done(index);
             *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
