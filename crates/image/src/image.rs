@@ -113,6 +113,24 @@ pub fn read_image(
     Ok(Image { info, tree })
 }
 
+/// What an image is — manifest, config, layers, annotations — without reading
+/// any layer: for comparing layer lists (is one image the base of another?).
+/// A `dir:` source has no layers.
+pub fn inspect(source: &Source, options: &ReadOptions) -> Result<ImageInfo, ImageError> {
+    let reference = source.to_string();
+    let mut info = match source {
+        Source::Dir(_) => ImageInfo::default(),
+        Source::OciLayout { dir, tag } => oci_layout::resolve(dir, tag.as_deref(), options)?.info,
+        Source::DockerArchive { path, tag } => {
+            docker_archive::resolve(path, tag.as_deref(), options)?.info
+        }
+        Source::Registry(r) => registry::resolve(r, options)?.info,
+    };
+    info.reference = reference;
+    info.source_kind = source.kind().to_owned();
+    Ok(info)
+}
+
 /// The image info and layer specs for a manifest and its config.
 pub(crate) fn describe(
     picked: &Picked,

@@ -34,7 +34,7 @@ use portcullis_registry_client as registry_client;
 pub use blob::BlobError;
 pub use cache::{DirLayerCache, LayerCache};
 pub use docker_archive::ArchiveError;
-pub use image::{Image, ImageError, read_image};
+pub use image::{Image, ImageError, inspect, read_image};
 pub use layer::LayerError;
 pub use manifest::ManifestError;
 pub use oci_layout::LayoutError;

@@ -161,7 +161,7 @@ fn finding<S: AdvisorySource>(
             && level != SeverityLevel::Unknown
             && vendor.as_ref().is_none_or(|(l, _)| level > *l)
         {
-            vendor = Some((level, hit.entry.source.clone()));
+            vendor = Some((level, rater(&hit.entry.affected.ecosystem)));
         }
         for v in hit.entry.affected.fixed_versions() {
             if !fixed.iter().any(|f| f == v) {
@@ -219,7 +219,8 @@ fn finding<S: AdvisorySource>(
                     .iter()
                     .filter(|s| s.kind == SeverityKind::Rating && s.level != SeverityLevel::Unknown)
                     .filter(|s| {
-                        hits.iter().any(|h| h.entry.source == s.source) || s.source == "debian"
+                        hits.iter()
+                            .any(|h| rater(&h.entry.affected.ecosystem) == s.source)
                     })
                     .max_by_key(|s| s.level)
                     .map(|s| (s.level, s.source.clone()))
@@ -273,6 +274,15 @@ fn finding<S: AdvisorySource>(
         layer_role: None,
         matched,
     })
+}
+
+/// Who rates the packages of an ecosystem: the distro behind a distro
+/// release (`Debian:12` → `debian`), as feeds name themselves in `Severity::source`.
+fn rater(ecosystem: &str) -> String {
+    match ecosystem.split(':').next().unwrap_or_default() {
+        "Rocky Linux" => "rocky".to_owned(),
+        base => base.to_ascii_lowercase().replace(' ', "-"),
+    }
 }
 
 /// The CVSS rating to show: the newest CVSS version, NVD's before others,

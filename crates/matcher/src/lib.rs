@@ -26,7 +26,7 @@ use portcullis_types::{
 };
 use portcullis_version::Scheme;
 
-pub use lookup::{Lookup, lookups};
+pub use lookup::{Lookup, distro_keys, is_kernel_tooling, lookups};
 
 /// Errors that stop a scan: the advisory source failed.
 #[derive(Debug, thiserror::Error)]

@@ -62,15 +62,11 @@ pub struct ImageArgs {
     timeout: u64,
 }
 
-/// Reads `image` and lists its packages, sorted; returns the cataloguers' warnings too.
-/// Layers found in `layer_cache` are not decoded again.
-pub fn read_sbom(
-    image: &str,
+/// The read options `args` describe.
+pub fn read_options(
     args: &ImageArgs,
-    quiet: bool,
     layer_cache: Option<std::sync::Arc<dyn portcullis_image::LayerCache>>,
-) -> anyhow::Result<(Sbom, Vec<String>)> {
-    let source = Source::parse(image)?;
+) -> anyhow::Result<ReadOptions> {
     let platform: Platform = args
         .platform
         .parse()
@@ -108,6 +104,19 @@ pub fn read_sbom(
         layer_cache,
     };
 
+    Ok(options)
+}
+
+/// Reads `image` and lists its packages, sorted; returns the cataloguers' warnings too.
+/// Layers found in `layer_cache` are not decoded again.
+pub fn read_sbom(
+    image: &str,
+    args: &ImageArgs,
+    quiet: bool,
+    layer_cache: Option<std::sync::Arc<dyn portcullis_image::LayerCache>>,
+) -> anyhow::Result<(Sbom, Vec<String>)> {
+    let source = Source::parse(image)?;
+    let options = read_options(args, layer_cache)?;
     let show_progress = !quiet && std::io::stderr().is_terminal();
     let progress = crate::commands::progress::Bar::new(show_progress);
     let read =
