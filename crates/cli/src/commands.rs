@@ -1,5 +1,6 @@
 //! One module per subcommand, and the screens they share.
 
+pub mod annotate;
 pub mod base;
 pub mod db;
 pub mod image;

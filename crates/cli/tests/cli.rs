@@ -14,5 +14,9 @@ mod sbom_errors;
 mod sbom_languages;
 #[path = "cli/sbom_real_image.rs"]
 mod sbom_real_image;
+#[path = "cli/scan.rs"]
+mod scan;
+#[path = "cli/scan_oracle.rs"]
+mod scan_oracle;
 #[path = "cli/version.rs"]
 mod version;

@@ -272,6 +272,7 @@ fn finding<S: AdvisorySource>(
         published,
         references,
         layer_role: None,
+        annotations: Vec::new(),
         matched,
     })
 }

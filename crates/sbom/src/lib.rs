@@ -21,6 +21,7 @@ mod identity;
 mod license;
 mod native;
 mod property;
+mod read;
 mod reference;
 mod spdx_document;
 
@@ -29,6 +30,7 @@ use std::io;
 use portcullis_types::Sbom;
 
 pub use format::{Format, ParseFormatError};
+pub use read::{MAX_SBOM_BYTES, ReadError, ReadSbom, SBOM_SOURCE_KIND, read_sbom_file};
 
 /// What the caller decides about a document, as opposed to what the image contains.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -54,6 +54,40 @@ pub struct MatchDetail {
     pub status: AffectedStatus,
 }
 
+/// Where an [`Annotation`] comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnnotationKind {
+    /// A VEX statement (OpenVEX, CycloneDX VEX).
+    Vex,
+    /// An ignore-file entry in force.
+    Ignore,
+    /// An ignore-file entry that matched but has expired, so no longer applies.
+    ExpiredIgnore,
+}
+
+/// A statement about a finding from outside the advisory data, shown with it
+/// ("annotations are remediation"), never applied silently.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Annotation {
+    pub kind: AnnotationKind,
+    /// The VEX status (`not_affected`, `affected`, `fixed`, `under_investigation`…),
+    /// or `ignored` / `expired` for ignore entries.
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub justification: Option<String>,
+    /// The impact or action statement, or the ignore entry's reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Where it was said: the document and statement, or the ignore file and line.
+    pub source: String,
+    /// When an ignore entry stops (or stopped) applying, RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+    /// True when it removes the finding from the counted findings.
+    pub suppresses: bool,
+}
+
 /// One vulnerability in one package.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
@@ -93,6 +127,9 @@ pub struct Finding {
     pub references: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub layer_role: Option<LayerRole>,
+    /// What VEX statements and ignore-file entries say about this finding.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub annotations: Vec<Annotation>,
     /// How each advisory matched.
     pub matched: Vec<MatchDetail>,
 }

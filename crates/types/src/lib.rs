@@ -27,6 +27,6 @@ pub use advisory::{
 };
 pub use digest::{Digest, DigestError};
 pub use distro::Distro;
-pub use finding::{Finding, FindingPackage, LayerRole, MatchDetail};
+pub use finding::{Annotation, AnnotationKind, Finding, FindingPackage, LayerRole, MatchDetail};
 pub use package::{Ecosystem, LayerRef, Package};
 pub use sbom::{ImageInfo, LayerInfo, Sbom, ToolInfo};

@@ -27,7 +27,8 @@ unfixable, then package and ID.
 #[derive(Debug, Args)]
 #[command(after_help = EXIT_HELP, after_long_help = EXIT_HELP)]
 pub struct ScanArgs {
-    /// The image: oci:DIR[:TAG], docker-archive:FILE, docker://REF, REF or dir:PATH
+    /// The image: oci:DIR[:TAG], docker-archive:FILE, docker://REF, REF or dir:PATH;
+    /// or an SBOM file (CycloneDX or SPDX JSON, ours, Syft's or Trivy's): sbom:FILE
     image: String,
 
     /// Output format
@@ -50,6 +51,23 @@ pub struct ScanArgs {
     /// unfixed,will_not_fix,postponed,affected)
     #[arg(long, value_delimiter = ',', value_parser = parse_status, value_name = "LIST")]
     ignore_status: Vec<AffectedStatus>,
+
+    /// The image this one was built FROM (any IMAGE syntax): its layers must be the
+    /// bottom layers of IMAGE; findings then say whether the base or the application
+    /// brought them in. Default: the image's org.opencontainers.image.base.* annotations
+    #[arg(long, value_name = "IMAGE")]
+    base: Option<String>,
+
+    /// An ignore file (YAML, `version: 1`, `ignores:` with id, reason and expiry
+    /// per entry): matching findings are suppressed and listed with the reason; an
+    /// expired entry stops applying and is reported
+    #[arg(long, value_name = "FILE")]
+    ignore_file: Option<PathBuf>,
+
+    /// A VEX document (OpenVEX 0.2 or CycloneDX VEX JSON), repeatable: `not_affected`
+    /// and `fixed` statements suppress findings, others annotate them; both are shown
+    #[arg(long, value_name = "FILE")]
+    vex: Vec<PathBuf>,
 
     /// Exit with code 1 when a finding of this severity or higher remains
     #[arg(long, value_parser = parse_severity, value_name = "SEVERITY")]
@@ -83,6 +101,16 @@ enum Format {
     Table,
     /// portcullis' own JSON report (schema `portcullis-scan/1`)
     Json,
+    /// SARIF 2.1.0, for GitHub code scanning
+    Sarif,
+    /// JUnit XML, one test suite per target, for Jenkins and other CI
+    Junit,
+    /// The GitLab container-scanning report
+    Gitlab,
+    /// CycloneDX 1.6 JSON with the vulnerabilities
+    Cyclonedx,
+    /// One self-contained HTML page, filterable, for people
+    Html,
 }
 
 fn parse_severity(s: &str) -> Result<SeverityLevel, String> {
@@ -115,6 +143,17 @@ fn parse_status(s: &str) -> Result<AffectedStatus, String> {
 
 pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let home = crate::commands::db::home(args.home.clone())?;
+    // Read the documents first: a typo there should not cost a whole scan.
+    let ignore = args
+        .ignore_file
+        .as_deref()
+        .map(portcullis_policy::IgnoreFile::from_path)
+        .transpose()?;
+    let vex = args
+        .vex
+        .iter()
+        .map(|p| portcullis_policy::VexDocument::from_path(p))
+        .collect::<Result<Vec<_>, _>>()?;
     // Open the database first: no point reading a large image without it.
     let index = home.open_index()?;
     let cache: Option<std::sync::Arc<dyn portcullis_image::LayerCache>> =
@@ -123,13 +162,53 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
                 home.root().join("cache/layers"),
             )) as _
         });
-    let (sbom, mut warnings) = read_sbom(&args.image, &args.read, args.quiet, cache)?;
+    let (sbom, mut warnings) = match sbom_file(&args.image) {
+        Some(path) => {
+            let bytes = std::fs::read(&path)
+                .with_context(|| format!("failed to read `{}`", path.display()))?;
+            let read = portcullis_sbom::read_sbom_file(&bytes, &path.display().to_string())?;
+            let mut sbom = read.sbom;
+            sbom.sort();
+            (sbom, read.warnings)
+        }
+        None => read_sbom(&args.image, &args.read, args.quiet, cache)?,
+    };
     let matches = portcullis_matcher::find(&sbom, &index)
         .with_context(|| format!("failed to match the packages of `{}`", args.image))?;
     warnings.extend(matches.warnings);
 
-    let findings: Vec<Finding> = matches
-        .findings
+    let mut findings = matches.findings;
+    // Which layers the base image brought: `--base`, else the image's annotations.
+    let options = crate::commands::image::read_options(&args.read, None)?;
+    let base = match &args.base {
+        // An SBOM from another tool names no layers to compare.
+        _ if sbom.image.layers.is_empty() => None,
+        Some(base) => Some(crate::commands::base::explicit(
+            &sbom.image,
+            base,
+            &options,
+        )?),
+        None => match crate::commands::base::annotated(&sbom.image, &options) {
+            Ok(base) => base,
+            Err(e) => {
+                warnings.push(format!(
+                    "layer roles unknown: {e:#}; give the base image with --base IMAGE"
+                ));
+                None
+            }
+        },
+    };
+    if let Some(base) = &base {
+        crate::commands::base::mark(&mut findings, base);
+    }
+    let (findings, suppressed) = crate::commands::annotate::apply(
+        findings,
+        &sbom.image,
+        ignore.as_ref(),
+        &vex,
+        &mut warnings,
+    );
+    let findings: Vec<Finding> = findings
         .into_iter()
         .filter(|f| args.severity.is_empty() || args.severity.contains(&f.severity))
         .filter(|f| !args.ignore_unfixed || f.fixable())
@@ -158,13 +237,24 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         sbom.image,
         sbom.distro,
         database,
+        portcullis_report::rfc3339_utc(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        ),
         packages,
         findings,
         warnings,
-    );
+    )
+    .with_suppressed(suppressed);
     let format = match args.format {
         Format::Table => ReportFormat::Table,
         Format::Json => ReportFormat::Json,
+        Format::Sarif => ReportFormat::Sarif,
+        Format::Junit => ReportFormat::Junit,
+        Format::Gitlab => ReportFormat::Gitlab,
+        Format::Cyclonedx => ReportFormat::Cyclonedx,
+        Format::Html => ReportFormat::Html,
     };
     let data = portcullis_report::write(&report, format)?;
     output::write_data(args.output.as_deref(), &data)?;
@@ -192,4 +282,25 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The SBOM file IMAGE names: `sbom:FILE`, or an existing file whose content
+/// is JSON (CycloneDX, SPDX or portcullis' own); `None` for image sources.
+fn sbom_file(image: &str) -> Option<PathBuf> {
+    if let Some(path) = image.strip_prefix("sbom:") {
+        return Some(PathBuf::from(path));
+    }
+    let path = std::path::Path::new(image);
+    if !path.is_file() {
+        return None;
+    }
+    let mut head = [0u8; 64];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+        .ok()?;
+    head[..n]
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'{')
+        .then(|| path.to_path_buf())
 }
