@@ -10,10 +10,11 @@ export PORTCULLIS_TEST_IMAGES=${PORTCULLIS_TEST_IMAGES:-$HOME/pcdata/img}
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 
 # Debian packages: real clients, the reference registry, rpm (an oracle and a DB writer),
-# mmdebstrap (builds the test image), and the ten real CentOS rpm databases.
+# mmdebstrap (builds the test image), the ten real CentOS rpm databases, and Chromium
+# (renders the HTML scan report headless).
 apt_pkgs=(skopeo umoci docker-registry rpm mmdebstrap buildah zstd jq bc openssl apache2-utils
           golang-github-knqyf263-go-rpmdb-dev dpkg-dev golang-go
-          golang-golang-x-mod-dev ruby default-jdk-headless libmaven3-core-java)
+          golang-golang-x-mod-dev ruby default-jdk-headless libmaven3-core-java chromium)
 missing=()
 for p in "${apt_pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

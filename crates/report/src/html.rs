@@ -52,6 +52,10 @@ const SCRIPT: &str = r#"
     });
     shown.textContent = String(n);
   }
+  // `report.html#q=urllib3` opens the report filtered: a link to share a view.
+  if (location.hash.indexOf('#q=') === 0) {
+    box.value = decodeURIComponent(location.hash.slice(3));
+  }
   box.addEventListener('input', apply);
   checks.forEach(function (c) { c.addEventListener('change', apply); });
   apply();

@@ -53,3 +53,29 @@ fn db_help_names_the_data_directory_and_every_subcommand() -> anyhow::Result<()>
     insta::assert_snapshot!("db_update_help", update);
     Ok(())
 }
+
+#[test]
+fn scan_help_lists_formats_filters_and_exit_codes() -> anyhow::Result<()> {
+    let help = String::from_utf8(run_ok(portcullis().args(["scan", "--help"]))?)?;
+    for word in [
+        "sarif",
+        "junit",
+        "gitlab",
+        "cyclonedx",
+        "html",
+        "--fail-on",
+        "--ignore-unfixed",
+        "--vex",
+        "--ignore-file",
+        "--base",
+        "EXIT CODES",
+        "sbom:FILE",
+    ] {
+        assert!(
+            help.contains(word),
+            "`{word}` missing from scan --help:\n{help}"
+        );
+    }
+    insta::assert_snapshot!("scan_help", help);
+    Ok(())
+}

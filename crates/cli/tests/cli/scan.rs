@@ -477,3 +477,95 @@ fn an_sbom_file_scans_like_the_image_it_describes() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// The HTML report as Debian's Chromium renders it, scripts run: the DOM after
+/// rendering (`--dump-dom`).
+fn render(html: &Path, fragment: &str) -> anyhow::Result<String> {
+    crate::harness::require("chromium", "apt-get install -y chromium")?;
+    let profile = tempfile::tempdir()?;
+    let out = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}{fragment}", html.display()))
+        .output()?;
+    ensure!(
+        out.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(String::from_utf8(out.stdout)?)
+}
+
+#[test]
+fn the_html_report_renders_in_chromium_with_counts_rows_and_a_working_filter() -> anyhow::Result<()>
+{
+    let images = test_images()?;
+    let dir = tempfile::tempdir()?;
+    let home = dir.path().join("home");
+    index(&home)?;
+    let image = format!("oci:{}:bookworm-vuln", images.join("oci").display());
+    let report: Value =
+        serde_json::from_slice(&run_ok(scan(&home).args([&image, "-q", "-f", "json"]))?)?;
+    let total = report["summary"]["findings"].as_u64().context("count")?;
+    let critical = report["summary"]["by_severity"]["critical"]
+        .as_u64()
+        .context("critical")?;
+    let html = dir.path().join("report.html");
+    run_ok(
+        scan(&home)
+            .args([&image, "-q", "-f", "html", "-o"])
+            .arg(&html),
+    )?;
+
+    let dom = render(&html, "")?;
+    ensure!(
+        dom.contains(&format!("<p>{total} findings in ")),
+        "summary line missing"
+    );
+    ensure!(
+        dom.contains(&format!("<b>{critical}</b>critical")),
+        "critical count missing"
+    );
+    ensure!(
+        dom.contains(&format!(
+            "<span id=\"shown\">{total}</span> of {total} shown"
+        )),
+        "all rows shown"
+    );
+    ensure!(
+        dom.contains("CVE-2023-4863") && dom.contains("Pillow"),
+        "the KEV finding's row"
+    );
+    ensure!(
+        !dom.contains("class=\"hidden\""),
+        "nothing hidden without a filter"
+    );
+
+    // The script ran in the browser: a filter hides every other row.
+    let urllib3 = report["findings"]
+        .as_array()
+        .context("findings")?
+        .iter()
+        .filter(|f| f["package"]["name"] == "urllib3")
+        .count();
+    let filtered = render(&html, "#q=urllib3")?;
+    ensure!(
+        filtered.contains(&format!(
+            "<span id=\"shown\">{urllib3}</span> of {total} shown"
+        )),
+        "filtered count"
+    );
+    let visible_rows = filtered.matches("<tr data-severity=").count()
+        - filtered.matches("class=\"hidden\"").count();
+    ensure!(
+        visible_rows == urllib3,
+        "{visible_rows} rows visible, {urllib3} expected"
+    );
+    Ok(())
+}
