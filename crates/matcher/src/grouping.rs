@@ -65,7 +65,7 @@ pub(crate) fn findings<S: AdvisorySource>(
         let Some(advisory) = source.advisory(&entry.source, &entry.advisory_id)? else {
             continue;
         };
-        if advisory.withdrawn.is_some() {
+        if advisory.withdrawn.is_some() || !same_module_stream(package, &advisory, &entry) {
             continue;
         }
         hits.push(Hit {
@@ -74,22 +74,38 @@ pub(crate) fn findings<S: AdvisorySource>(
             detail,
         });
     }
-    let mut groups = Groups::default();
+    // The CVEs each advisory stands for. A CVE rejected by its own record
+    // (NVD "Rejected", often as a duplicate) is not a second vulnerability.
+    let mut live_cves: Vec<Vec<String>> = Vec::with_capacity(hits.len());
     for hit in &hits {
-        let ids: Vec<&str> = hit.advisory.all_ids().collect();
-        let cves = ids.iter().filter(|i| is_cve(i)).count();
+        let cves: Vec<&str> = hit.advisory.all_ids().filter(|i| is_cve(i)).collect();
+        let mut live = Vec::new();
+        if cves.len() > 1 {
+            for cve in &cves {
+                if !rejected(source, cve)? {
+                    live.push((*cve).to_owned());
+                }
+            }
+        }
+        if live.is_empty() {
+            live = cves.iter().map(|c| (*c).to_owned()).collect();
+        }
+        live_cves.push(live);
+    }
+    let mut groups = Groups::default();
+    for (hit, cves) in hits.iter().zip(&live_cves) {
         let first = hit.advisory.id.as_str();
-        for id in &ids {
-            if cves > 1 && is_cve(id) {
-                continue; // several CVEs: split, below
+        for id in hit.advisory.all_ids() {
+            // Several CVEs: split below; a rejected one links nothing.
+            if is_cve(id) && (cves.len() > 1 || !cves.iter().any(|c| c == id)) {
+                continue;
             }
             groups.union(first, id);
         }
     }
     // Group key → member hits.
     let mut members: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for (i, hit) in hits.iter().enumerate() {
-        let cves: Vec<&str> = hit.advisory.all_ids().filter(|i| is_cve(i)).collect();
+    for (i, (hit, cves)) in hits.iter().zip(&live_cves).enumerate() {
         if cves.len() > 1 {
             for cve in cves {
                 let root = groups.find(cve);
@@ -277,6 +293,65 @@ fn finding<S: AdvisorySource>(
     })
 }
 
+/// Whether the CVE's own record (the one whose ID is the CVE and which
+/// affects no package: NVD's) is withdrawn.
+fn rejected<S: AdvisorySource>(source: &S, cve: &str) -> Result<bool, S::Error> {
+    Ok(source
+        .by_alias(cve)?
+        .iter()
+        .any(|r| r.id == cve && r.affected.is_empty() && r.withdrawn.is_some()))
+}
+
+/// The `name:stream` of an installed rpm's modularity label
+/// (`nodejs:18:8090020230921:a75119d5` → `nodejs:18`).
+fn installed_stream(package: &Package) -> Option<String> {
+    let label = package.metadata.get("modularitylabel")?;
+    let mut parts = label.split(':');
+    let (name, stream) = (parts.next()?, parts.next()?);
+    (!name.is_empty() && !stream.is_empty()).then(|| format!("{name}:{stream}"))
+}
+
+/// The module stream an rpm erratum is for, as AlmaLinux and Rocky Linux
+/// title them (`Moderate: container-tools:4.0 security and bug fix update`);
+/// `Some("")` for an erratum of modular builds whose stream is not named.
+fn advisory_stream(advisory: &Advisory, entry: &AdvisoryMatch) -> Option<String> {
+    let modular = entry
+        .affected
+        .fixed_versions()
+        .iter()
+        .any(|v| v.contains(".module_") || v.contains(".module+"));
+    let summary = advisory.summary.as_deref().unwrap_or_default();
+    let title = summary.split_once(": ").map_or(summary, |(_, t)| t);
+    let first = title.split_whitespace().next().unwrap_or_default();
+    let named = first.split_once(':').filter(|(n, s)| {
+        !n.is_empty()
+            && !s.is_empty()
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.+".contains(c))
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    });
+    match named {
+        Some((n, s)) => Some(format!("{n}:{s}")),
+        None if modular => Some(String::new()),
+        None => None,
+    }
+}
+
+/// Whether an rpm erratum applies to the installed package's module stream:
+/// a package from `nodejs:18` is not fixed (or affected) by `nodejs:20`'s
+/// erratum, nor a modular package by a non-modular one and the reverse.
+fn same_module_stream(package: &Package, advisory: &Advisory, entry: &AdvisoryMatch) -> bool {
+    if package.ecosystem != portcullis_types::Ecosystem::Rpm {
+        return true;
+    }
+    match (installed_stream(package), advisory_stream(advisory, entry)) {
+        (None, None) => true,
+        (Some(installed), Some(erratum)) => erratum.is_empty() || installed == erratum,
+        _ => false,
+    }
+}
+
 /// Who rates the packages of an ecosystem: the distro behind a distro
 /// release (`Debian:12` → `debian`), as feeds name themselves in `Severity::source`.
 fn rater(ecosystem: &str) -> String {
@@ -298,4 +373,135 @@ fn best_cvss(severities: &[Severity]) -> Option<Severity> {
                 .unwrap_or(std::cmp::Ordering::Equal)
         })
         .cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use portcullis_types::{Affected, Ecosystem, OsvEvent, OsvRange, OsvRangeKind};
+
+    use super::*;
+
+    fn rpm(label: Option<&str>) -> Package {
+        Package {
+            ecosystem: Ecosystem::Rpm,
+            name: "nodejs".into(),
+            version: "1:18.0.0-1.module_el8.9.0+1+abc".into(),
+            arch: None,
+            source_name: None,
+            source_version: None,
+            licenses: Vec::new(),
+            purl: String::new(),
+            layer: None,
+            found_in: Vec::new(),
+            files: Vec::new(),
+            metadata: label
+                .map(|l| BTreeMap::from([("modularitylabel".to_owned(), l.to_owned())]))
+                .unwrap_or_default(),
+        }
+    }
+
+    fn erratum(summary: &str, fixed: &str) -> (Advisory, AdvisoryMatch) {
+        let mut affected = Affected::new("AlmaLinux:8", "nodejs");
+        affected.ranges.push(OsvRange {
+            kind: OsvRangeKind::Ecosystem,
+            events: vec![
+                OsvEvent::Introduced("0".into()),
+                OsvEvent::Fixed(fixed.into()),
+            ],
+        });
+        let mut advisory = Advisory::new("ALSA-2024:1", "osv-almalinux");
+        advisory.summary = Some(summary.into());
+        let entry = AdvisoryMatch {
+            advisory_id: advisory.id.clone(),
+            source: advisory.source.clone(),
+            affected,
+        };
+        (advisory, entry)
+    }
+
+    #[test]
+    fn module_streams_must_agree() {
+        let s18 = erratum(
+            "Important: nodejs:18 security update",
+            "1:18.19.0-1.module_el8.9.0+3775+d8460d29",
+        );
+        let s20 = erratum(
+            "Important: nodejs:20 security update",
+            "1:20.11.0-1.module_el8.9.0+3776+aaaa",
+        );
+        let plain = erratum("Moderate: nodejs security update", "1:10.24.0-1.el8");
+        let from18 = rpm(Some("nodejs:18:8090020231019152822:a75119d5"));
+        assert!(same_module_stream(&from18, &s18.0, &s18.1));
+        assert!(!same_module_stream(&from18, &s20.0, &s20.1));
+        assert!(!same_module_stream(&from18, &plain.0, &plain.1));
+        let unlabelled = rpm(None);
+        assert!(same_module_stream(&unlabelled, &plain.0, &plain.1));
+        assert!(!same_module_stream(&unlabelled, &s18.0, &s18.1));
+        // A modular erratum whose title names no stream matches any stream.
+        let unnamed = erratum(
+            "Important: security update",
+            "1:18.19.0-1.module_el8.9.0+1+b",
+        );
+        assert!(same_module_stream(&from18, &unnamed.0, &unnamed.1));
+    }
+
+    #[derive(Debug)]
+    struct Memory(Vec<Advisory>);
+
+    impl AdvisorySource for Memory {
+        type Error = std::convert::Infallible;
+        fn affected(&self, _: &str, _: &str) -> Result<Vec<AdvisoryMatch>, Self::Error> {
+            Ok(Vec::new())
+        }
+        fn advisory(&self, source: &str, id: &str) -> Result<Option<Advisory>, Self::Error> {
+            Ok(self
+                .0
+                .iter()
+                .find(|a| a.source == source && a.id == id)
+                .cloned())
+        }
+        fn by_alias(&self, id: &str) -> Result<Vec<Advisory>, Self::Error> {
+            Ok(self
+                .0
+                .iter()
+                .filter(|a| a.all_ids().any(|i| i == id))
+                .cloned()
+                .collect())
+        }
+        fn cve_info(&self, _: &str) -> Result<Option<portcullis_types::CveInfo>, Self::Error> {
+            Ok(None)
+        }
+    }
+
+    #[test]
+    fn a_rejected_duplicate_cve_is_not_a_second_finding() {
+        let mut rustsec = Advisory::new("RUSTSEC-2023-0061", "rustsec");
+        rustsec.aliases = vec!["CVE-2023-4863".into(), "CVE-2023-5129".into()];
+        let mut rejected = Advisory::new("CVE-2023-5129", "nvd");
+        rejected.withdrawn = Some("2023-09-27T00:00:00Z".into());
+        let memory = Memory(vec![rustsec.clone(), rejected]);
+        let mut package = rpm(None);
+        package.ecosystem = Ecosystem::Cargo;
+        let entry = AdvisoryMatch {
+            advisory_id: rustsec.id.clone(),
+            source: rustsec.source.clone(),
+            affected: Affected::new("crates.io", "libwebp-sys"),
+        };
+        let detail = MatchDetail {
+            advisory: rustsec.id.clone(),
+            source: rustsec.source.clone(),
+            ecosystem: "crates.io".into(),
+            field: "name".into(),
+            name: "libwebp-sys".into(),
+            version: "0.9.2".into(),
+            range: "unaffected >=0.9.3".into(),
+            status: AffectedStatus::Affected,
+        };
+        let found = findings(&package, vec![(entry, detail)], &memory).unwrap();
+        let ids: Vec<&str> = found.iter().map(|f| f.id.as_str()).collect();
+        assert_eq!(ids, ["CVE-2023-4863"]);
+        assert!(found[0].aliases.contains(&"RUSTSEC-2023-0061".to_owned()));
+    }
 }
