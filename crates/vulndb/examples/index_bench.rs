@@ -10,21 +10,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use portcullis_types::AdvisorySource;
-use portcullis_vulndb::fetch::{FetchOutcome, FetchProgress};
-use portcullis_vulndb::{Home, Index, SourceInfo, SourceSpec, UpdateOptions, UpdateProgress};
-
-struct Quiet;
-impl FetchProgress for Quiet {
-    fn started(&self, _: &str, _: Option<u64>) {}
-    fn advanced(&self, _: u64) {}
-    fn retrying(&self, _: &str, _: u32, _: &str) {}
-}
-impl UpdateProgress for Quiet {
-    fn fetched(&self, _: &str, _: &str, _: &FetchOutcome) {}
-    fn reading(&self, _: &str) {}
-    fn read(&self, _: &SourceInfo) {}
-    fn building(&self) {}
-}
+use portcullis_vulndb::fetch::NoProgress;
+use portcullis_vulndb::{Home, Index, SourceSpec, UpdateOptions};
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -57,7 +44,7 @@ fn main() -> anyhow::Result<()> {
     let options = UpdateOptions::default();
 
     let t = Instant::now();
-    let report_ = portcullis_vulndb::update(&home, &specs, &options, &Quiet)?;
+    let report_ = portcullis_vulndb::update(&home, &specs, &options, &NoProgress)?;
     let build = t.elapsed();
     let index_bytes = std::fs::metadata(home.index_path())?.len();
     println!(

@@ -287,36 +287,9 @@ impl IndexWriter {
                         .push(StoredAffected::new(advisory, a));
                 }
             }
-            let mut table = txn.open_table(AFFECTED).map_err(|x| e(x.into()))?;
-            for (key, list) in &affected {
-                let bytes = postcard::to_stdvec(list).map_err(|x| IndexError::Corrupt {
-                    path: p.clone(),
-                    reason: x.to_string(),
-                })?;
-                table
-                    .insert(key.as_str(), bytes.as_slice())
-                    .map_err(|x| e(x.into()))?;
-            }
-            let mut table = txn.open_table(ALIASES).map_err(|x| e(x.into()))?;
-            for (key, list) in &aliases {
-                let bytes = postcard::to_stdvec(list).map_err(|x| IndexError::Corrupt {
-                    path: p.clone(),
-                    reason: x.to_string(),
-                })?;
-                table
-                    .insert(key.as_str(), bytes.as_slice())
-                    .map_err(|x| e(x.into()))?;
-            }
-            let mut table = txn.open_table(CVES).map_err(|x| e(x.into()))?;
-            for (cve, info) in cves {
-                let bytes = postcard::to_stdvec(info).map_err(|x| IndexError::Corrupt {
-                    path: p.clone(),
-                    reason: x.to_string(),
-                })?;
-                table
-                    .insert(cve.as_str(), bytes.as_slice())
-                    .map_err(|x| e(x.into()))?;
-            }
+            put_postcard(&txn, AFFECTED, &affected, &p)?;
+            put_postcard(&txn, ALIASES, &aliases, &p)?;
+            put_postcard(&txn, CVES, cves, &p)?;
             manifest.package_keys = affected.len() as u64;
             let mut meta = txn.open_table(META).map_err(|x| e(x.into()))?;
             let json = serde_json::to_vec(&manifest).map_err(|x| IndexError::Corrupt {
@@ -332,6 +305,26 @@ impl IndexWriter {
         self.db.compact().map_err(|x| e(x.into()))?;
         Ok(manifest)
     }
+}
+
+/// Writes every `(key, value)` of `map` into `table`, values postcard-encoded.
+fn put_postcard<V: Serialize>(
+    txn: &redb::WriteTransaction,
+    table: TableDefinition<&str, &[u8]>,
+    map: &BTreeMap<String, V>,
+    path: &str,
+) -> Result<(), IndexError> {
+    let mut table = txn.open_table(table).map_err(|x| redb_err(path, x))?;
+    for (key, value) in map {
+        let bytes = postcard::to_stdvec(value).map_err(|x| IndexError::Corrupt {
+            path: path.to_owned(),
+            reason: x.to_string(),
+        })?;
+        table
+            .insert(key.as_str(), bytes.as_slice())
+            .map_err(|x| redb_err(path, x))?;
+    }
+    Ok(())
 }
 
 /// A read-only view of an index file. Several processes may hold one at once;

@@ -149,13 +149,26 @@ impl Default for UpdateOptions {
     }
 }
 
-/// What an update reports as it goes.
+/// What an update reports as it goes; every method does nothing by default.
 pub trait UpdateProgress: FetchProgress {
-    fn fetched(&self, source: &str, url: &str, outcome: &FetchOutcome);
-    fn reading(&self, source: &str);
-    fn read(&self, info: &SourceInfo);
-    fn building(&self);
+    /// A URL of `source` was fetched (or found unchanged).
+    fn fetched(&self, source: &str, url: &str, outcome: &FetchOutcome) {
+        let _ = (source, url, outcome);
+    }
+    /// `source` is being read and parsed.
+    fn reading(&self, source: &str) {
+        let _ = source;
+    }
+    /// What `source` yielded, once the index is written.
+    fn read(&self, info: &SourceInfo) {
+        let _ = info;
+    }
+    /// The index is being written.
+    fn building(&self) {}
 }
+
+/// Reports nothing.
+impl UpdateProgress for crate::fetch::NoProgress {}
 
 /// What an update did.
 #[derive(Debug)]

@@ -41,6 +41,28 @@ fn index(home: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A scan's surroundings: the real test image, a temporary home with an index.
+struct Setup {
+    images: PathBuf,
+    dir: tempfile::TempDir,
+    home: PathBuf,
+    image: String,
+}
+
+fn setup() -> anyhow::Result<Setup> {
+    let images = test_images()?;
+    let dir = tempfile::tempdir()?;
+    let home = dir.path().join("home");
+    index(&home)?;
+    let image = format!("oci:{}:bookworm-vuln", images.join("oci").display());
+    Ok(Setup {
+        images,
+        dir,
+        home,
+        image,
+    })
+}
+
 /// An OCI layout holding `layers` of the test image (a base image when they are the bottom ones).
 fn base_layout(
     images: &Path,
@@ -108,11 +130,12 @@ fn base_layout(
 
 #[test]
 fn scan_reports_prioritised_findings_in_every_format() -> anyhow::Result<()> {
-    let images = test_images()?;
-    let dir = tempfile::tempdir()?;
-    let home = dir.path().join("home");
-    index(&home)?;
-    let image = format!("oci:{}:bookworm-vuln", images.join("oci").display());
+    let Setup {
+        images: _,
+        dir: _dir,
+        home,
+        image,
+    } = setup()?;
 
     let report: Value =
         serde_json::from_slice(&run_ok(scan(&home).args([&image, "-q", "-f", "json"]))?)?;
@@ -246,11 +269,12 @@ fn scan_reports_prioritised_findings_in_every_format() -> anyhow::Result<()> {
 
 #[test]
 fn base_image_layers_mark_findings_and_a_wrong_base_is_refused() -> anyhow::Result<()> {
-    let images = test_images()?;
-    let dir = tempfile::tempdir()?;
-    let home = dir.path().join("home");
-    index(&home)?;
-    let image = format!("oci:{}:bookworm-vuln", images.join("oci").display());
+    let Setup {
+        images,
+        dir,
+        home,
+        image,
+    } = setup()?;
     let base = base_layout(&images, &dir.path().join("base"), 0..1)?;
     let report: Value = serde_json::from_slice(&run_ok(
         scan(&home).args([&image, "-q", "-f", "json", "--base", &base]),
@@ -283,11 +307,12 @@ fn base_image_layers_mark_findings_and_a_wrong_base_is_refused() -> anyhow::Resu
 
 #[test]
 fn vex_and_ignore_files_suppress_findings_and_say_why() -> anyhow::Result<()> {
-    let images = test_images()?;
-    let dir = tempfile::tempdir()?;
-    let home = dir.path().join("home");
-    index(&home)?;
-    let image = format!("oci:{}:bookworm-vuln", images.join("oci").display());
+    let Setup {
+        images: _,
+        dir,
+        home,
+        image,
+    } = setup()?;
     let plain: Value =
         serde_json::from_slice(&run_ok(scan(&home).args([&image, "-q", "-f", "json"]))?)?;
     let digest = plain["image"]["manifest_digest"]
@@ -425,11 +450,12 @@ fn vex_and_ignore_files_suppress_findings_and_say_why() -> anyhow::Result<()> {
 
 #[test]
 fn an_sbom_file_scans_like_the_image_it_describes() -> anyhow::Result<()> {
-    let images = test_images()?;
-    let dir = tempfile::tempdir()?;
-    let home = dir.path().join("home");
-    index(&home)?;
-    let image = format!("oci:{}:bookworm-vuln", images.join("oci").display());
+    let Setup {
+        images: _,
+        dir,
+        home,
+        image,
+    } = setup()?;
     let keys = |report: &Value| -> anyhow::Result<Vec<(String, String, String)>> {
         let mut keys: Vec<_> = report["findings"]
             .as_array()
@@ -505,11 +531,12 @@ fn render(html: &Path, fragment: &str) -> anyhow::Result<String> {
 #[test]
 fn the_html_report_renders_in_chromium_with_counts_rows_and_a_working_filter() -> anyhow::Result<()>
 {
-    let images = test_images()?;
-    let dir = tempfile::tempdir()?;
-    let home = dir.path().join("home");
-    index(&home)?;
-    let image = format!("oci:{}:bookworm-vuln", images.join("oci").display());
+    let Setup {
+        images: _,
+        dir,
+        home,
+        image,
+    } = setup()?;
     let report: Value =
         serde_json::from_slice(&run_ok(scan(&home).args([&image, "-q", "-f", "json"]))?)?;
     let total = report["summary"]["findings"].as_u64().context("count")?;

@@ -8,8 +8,8 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, Result, ensure};
 use portcullis_matcher::Matches;
 use portcullis_types::{Distro, Ecosystem, Finding, ImageInfo, Package, Sbom, ToolInfo};
-use portcullis_vulndb::fetch::{FetchOutcome, FetchProgress};
-use portcullis_vulndb::{Home, Index, SourceInfo, SourceSpec, UpdateOptions, UpdateProgress};
+use portcullis_vulndb::fetch::NoProgress;
+use portcullis_vulndb::{Home, Index, SourceSpec, UpdateOptions};
 
 /// The install line for the tools these tests run (scripts/test.sh runs it).
 pub const RPM_INSTALL: &str = "apt-get install -y rpm";
@@ -42,22 +42,6 @@ pub fn require(tool: &str, install: &str) -> Result<()> {
     Ok(())
 }
 
-/// An update progress that reports nothing.
-struct Quiet;
-
-impl FetchProgress for Quiet {
-    fn started(&self, _: &str, _: Option<u64>) {}
-    fn advanced(&self, _: u64) {}
-    fn retrying(&self, _: &str, _: u32, _: &str) {}
-}
-
-impl UpdateProgress for Quiet {
-    fn fetched(&self, _: &str, _: &str, _: &FetchOutcome) {}
-    fn reading(&self, _: &str) {}
-    fn read(&self, _: &SourceInfo) {}
-    fn building(&self) {}
-}
-
 /// An index built in a temporary home, alive as long as this value.
 pub struct Built {
     pub index: Index,
@@ -77,7 +61,7 @@ pub fn build_index(sources: &[(&str, PathBuf)]) -> Result<Built> {
             locations: vec![path.display().to_string()],
         })
         .collect();
-    let report = portcullis_vulndb::update(&home, &specs, &UpdateOptions::default(), &Quiet)
+    let report = portcullis_vulndb::update(&home, &specs, &UpdateOptions::default(), &NoProgress)
         .context("db update over the fixtures")?;
     let index = home.open_index()?;
     Ok(Built {
