@@ -3,7 +3,9 @@
 pub mod annotate;
 pub mod base;
 pub mod db;
+pub mod decide;
 pub mod image;
+pub mod policy;
 mod progress;
 pub mod sbom;
 pub mod scan;

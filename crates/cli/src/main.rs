@@ -22,6 +22,9 @@ enum Command {
     Sbom(commands::sbom::SbomArgs),
     /// Find the vulnerabilities in an image
     Scan(Box<commands::scan::ScanArgs>),
+    /// Check policies and run policy tests
+    #[command(subcommand)]
+    Policy(commands::policy::PolicyCommand),
     /// Download, inspect, export and import the advisory database
     Db(commands::db::DbArgs),
     /// Compare versions and check ranges, by the rules of each ecosystem
@@ -35,6 +38,7 @@ fn main() -> ExitCode {
         Command::Sbom(args) => commands::sbom::run(args),
         Command::Version(cmd) => commands::version::run(cmd),
         Command::Db(args) => commands::db::run(args),
+        Command::Policy(cmd) => commands::policy::run(cmd),
         Command::Scan(args) => commands::scan::run(*args),
     };
     match result {

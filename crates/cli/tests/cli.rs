@@ -8,6 +8,8 @@ mod harness;
 mod help;
 #[path = "cli/peers.rs"]
 mod peers;
+#[path = "cli/policy.rs"]
+mod policy;
 #[path = "cli/sbom_errors.rs"]
 mod sbom_errors;
 #[path = "cli/sbom_languages.rs"]

@@ -17,15 +17,41 @@
 //!   ignore), those suppressed and why, and every expired entry, so that nothing
 //!   is removed silently.
 //!
+//! - [`Policy`] (module [`policy`]): a policy document (`kind: Policy`) with
+//!   stages, [`Rule`]s on findings and [`ImageRule`]s on [`ImageFacts`];
+//!   [`PolicySet`] layers team policies on the organisation's, only stricter.
+//! - [`Exceptions`] (module [`exception`]): the risk register (`kind: Exceptions`).
+//! - [`evaluate`] (module [`eval`]): policy set, [`Subject`] (stage, team, image
+//!   facts), findings, VEX-suppressed findings, exceptions and the time in; a
+//!   [`Decision`] ([`Outcome`] and [`Diagnostic`]s with stable codes) out.
+//! - [`suite`]: `policy test` cases, findings fixture in, expected decision out.
+//!
 //! Everything here is pure: the only I/O is in the `from_path` helpers. Errors
 //! ([`IgnoreError`], [`VexError`]) name the file and, where the format allows,
 //! the line and column. Policies and exceptions (per stage, per team) will live
 //! beside these modules.
 
+pub mod decision;
+pub mod eval;
+pub mod exception;
 pub mod filter;
 pub mod ignore;
+pub mod lint;
+pub mod policy;
 mod purl;
+pub mod suite;
 pub mod vex;
+
+pub use decision::{Decision, Diagnostic, DiagnosticAction, FindingRef, ImageFacts, Outcome};
+pub use eval::{EvaluateError, Subject, evaluate};
+pub use exception::{
+    Exception, ExceptionContext, ExceptionScope, Exceptions, Expiring, ScopeTarget,
+};
+pub use policy::{
+    API_VERSION, Action, Conditions, ImageConditions, ImageRule, Policy, PolicyError, PolicySet,
+    Role, Rule, Stage,
+};
+pub use suite::{CaseResult, SuiteError, case_files, run_case};
 
 pub use filter::{FilterResult, Filters, KeptFinding, SuppressedFinding, Suppression, apply};
 pub use ignore::{

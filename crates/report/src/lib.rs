@@ -89,6 +89,20 @@ pub struct ScanReport {
     /// annotation that removed it, in priority order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub suppressed: Vec<Finding>,
+    /// The policy decision, when the scan ran with a policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<PolicyDecision>,
+}
+
+/// A policy's decision on the image, for one stage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyDecision {
+    pub stage: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    pub policy: String,
+    #[serde(flatten)]
+    pub decision: portcullis_policy::Decision,
 }
 
 impl ScanReport {
@@ -146,6 +160,7 @@ impl ScanReport {
             findings,
             warnings,
             suppressed: Vec::new(),
+            decision: None,
         }
     }
 

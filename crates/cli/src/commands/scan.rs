@@ -13,12 +13,17 @@ use crate::output;
 
 /// Exit code when findings at or above `--fail-on` remain.
 const EXIT_FINDINGS: u8 = 1;
+/// Exit codes of a policy decision.
+const EXIT_NUDGE: u8 = 3;
+const EXIT_BLOCK: u8 = 4;
 
 const EXIT_HELP: &str = "\
 EXIT CODES:
-  0  no finding at or above --fail-on (always 0 without --fail-on)
+  0  no finding at or above --fail-on (always 0 without --fail-on); with --policy: pass
   1  findings at or above --fail-on remain after the filters
   2  error (the message says what failed and what to do)
+  3  with --policy: nudge (a human with the right role should approve)
+  4  with --policy: block
 
 ORDER: findings in CISA KEV first, then by severity, EPSS score, fixable before
 unfixable, then package and ID.
@@ -70,8 +75,40 @@ pub struct ScanArgs {
     vex: Vec<PathBuf>,
 
     /// Exit with code 1 when a finding of this severity or higher remains
-    #[arg(long, value_parser = parse_severity, value_name = "SEVERITY")]
+    #[arg(long, value_parser = parse_severity, value_name = "SEVERITY", conflicts_with = "policy")]
     fail_on: Option<SeverityLevel>,
+
+    /// The organisation's policy (YAML or JSON, `kind: Policy`): decide pass, nudge or
+    /// block for --stage; the exit code follows the decision
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+
+    /// A team policy to apply on top of the organisation's (it may only be stricter
+    /// unless the organisation grants relaxation); needs --team
+    #[arg(long, value_name = "FILE", requires = "team")]
+    team_policy: Option<PathBuf>,
+
+    /// The team that owns the image, for team policies and team-scoped exceptions
+    #[arg(long, value_name = "NAME", requires = "policy")]
+    team: Option<String>,
+
+    /// The lifecycle stage to decide for (dev, test, prod, or a stage the policy defines)
+    #[arg(
+        long,
+        value_name = "STAGE",
+        default_value = "prod",
+        requires = "policy"
+    )]
+    stage: String,
+
+    /// The exceptions register (YAML, `kind: Exceptions`)
+    #[arg(long, value_name = "FILE", requires = "policy")]
+    exceptions: Option<PathBuf>,
+
+    /// Print every diagnostic of the decision, with the rule that fired and what would
+    /// make it pass
+    #[arg(long, requires = "policy")]
+    explain: bool,
 
     /// The data directory holding the advisory database
     #[arg(
@@ -143,6 +180,16 @@ fn parse_status(s: &str) -> Result<AffectedStatus, String> {
 
 pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let home = crate::commands::db::home(args.home.clone())?;
+    let policies = args
+        .policy
+        .as_deref()
+        .map(|org| crate::commands::decide::load(org, args.team_policy.as_deref()))
+        .transpose()?;
+    let exceptions = args
+        .exceptions
+        .as_deref()
+        .map(portcullis_policy::Exceptions::from_path)
+        .transpose()?;
     // Read the documents first: a typo there should not cost a whole scan.
     let ignore = args
         .ignore_file
@@ -247,6 +294,22 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         warnings,
     )
     .with_suppressed(suppressed);
+    let report = match &policies {
+        Some(policies) => {
+            let decision = crate::commands::decide::decide(
+                policies,
+                &report,
+                &args.stage,
+                args.team.as_deref(),
+                exceptions.as_ref(),
+            )?;
+            ScanReport {
+                decision: Some(decision),
+                ..report
+            }
+        }
+        None => report,
+    };
     let format = match args.format {
         Format::Table => ReportFormat::Table,
         Format::Json => ReportFormat::Json,
@@ -276,6 +339,16 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
                 "{failing} findings at or above {level}: failing (exit code {EXIT_FINDINGS})"
             ));
         }
+    }
+    if let Some(decision) = &report.decision {
+        if !args.quiet || args.explain {
+            crate::commands::decide::print(decision, args.explain);
+        }
+        return Ok(match decision.decision.outcome {
+            portcullis_policy::Outcome::Pass => ExitCode::SUCCESS,
+            portcullis_policy::Outcome::Nudge => ExitCode::from(EXIT_NUDGE),
+            portcullis_policy::Outcome::Block => ExitCode::from(EXIT_BLOCK),
+        });
     }
     Ok(if failing > 0 {
         ExitCode::from(EXIT_FINDINGS)
