@@ -177,6 +177,14 @@ pub(crate) fn describe(
         tags,
         layers: infos,
         annotations,
+        user: Some(
+            config
+                .config
+                .as_ref()
+                .and_then(|c| c.user.clone())
+                .unwrap_or_default(),
+        ),
+        created: config.created.clone(),
     };
     Ok((info, specs))
 }

@@ -100,6 +100,9 @@ pub(crate) struct Config {
     pub variant: Option<String>,
     #[serde(default)]
     pub config: Option<RunConfig>,
+    /// When the image was built (RFC 3339), as the config says.
+    #[serde(default)]
+    pub created: Option<String>,
     pub rootfs: RootFs,
     #[serde(default)]
     pub history: Vec<History>,
@@ -110,6 +113,9 @@ pub(crate) struct Config {
 pub(crate) struct RunConfig {
     #[serde(default)]
     pub labels: Option<BTreeMap<String, String>>,
+    /// `USER` of the Dockerfile; empty or absent means root.
+    #[serde(default)]
+    pub user: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]

@@ -48,6 +48,8 @@ pub(crate) fn image(image: &ImageInfo) -> Vec<Property> {
     );
     p.push_opt("portcullis:image:index-digest", image.index_digest.as_ref());
     p.push_opt("portcullis:image:platform", image.platform.as_ref());
+    p.push_opt("portcullis:image:user", image.user.as_ref());
+    p.push_opt("portcullis:image:created", image.created.as_ref());
     for tag in &image.tags {
         p.push("portcullis:image:tag", tag);
     }

@@ -662,6 +662,8 @@ pub(crate) fn image_info(
             .collect(),
         layers,
         annotations,
+        user: get("portcullis:image:user"),
+        created: get("portcullis:image:created"),
     }
 }
 

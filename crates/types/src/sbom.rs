@@ -47,6 +47,14 @@ pub struct ImageInfo {
     /// Manifest annotations and config labels, merged (annotations win).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
+    /// The user the image runs as (the config's `User`); `""` when the config
+    /// sets none, which means root; absent when unknown (a `dir:` source, another
+    /// tool's SBOM).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// When the image was built, as its config states (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
 }
 
 /// The tool that produced an SBOM.

@@ -43,10 +43,12 @@ fn facts(report: &ScanReport) -> ImageFacts {
         }
     });
     ImageFacts {
-        user: None,
+        user: image.user.clone(),
         base_pinned,
         size: (!image.layers.is_empty()).then(|| image.layers.iter().map(|l| l.size).sum()),
-        created: None,
+        created: image.created.as_deref().and_then(|c| {
+            time::OffsetDateTime::parse(c, &time::format_description::well_known::Rfc3339).ok()
+        }),
         repository,
         digest: image.manifest_digest.as_ref().map(ToString::to_string),
     }

@@ -268,6 +268,8 @@ pub fn image() -> ImageInfo {
         tags: vec!["bookworm-vuln".into()],
         layers: vec![],
         annotations: BTreeMap::new(),
+        user: None,
+        created: None,
     }
 }
 

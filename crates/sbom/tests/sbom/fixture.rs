@@ -233,6 +233,8 @@ pub fn mixed() -> Sbom {
                 "org.opencontainers.image.source".into(),
                 "https://example.invalid/app".into(),
             )]),
+            user: Some("app".into()),
+            created: Some("2024-01-02T03:04:05Z".into()),
         },
         distro: Some(Distro {
             id: "debian".into(),
