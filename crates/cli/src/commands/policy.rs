@@ -16,6 +16,18 @@ pub enum PolicyCommand {
     /// Run the policy tests (`*.test.yaml`) under DIR: prints pass or fail per case, exit 1
     /// when one fails
     Test(TestArgs),
+    /// List the exceptions of a register that have expired or expire within --within
+    /// days: exit 0 when there are none, 1 otherwise
+    Exceptions(ExceptionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExceptionsArgs {
+    /// The exceptions register (`kind: Exceptions`)
+    file: PathBuf,
+    /// The window, in days, for exceptions about to expire
+    #[arg(long, default_value_t = 14, value_name = "DAYS")]
+    within: u32,
 }
 
 #[derive(Debug, Args)]
@@ -38,7 +50,45 @@ pub fn run(command: PolicyCommand) -> anyhow::Result<ExitCode> {
     match command {
         PolicyCommand::Lint(args) => lint(&args),
         PolicyCommand::Test(args) => test(&args),
+        PolicyCommand::Exceptions(args) => exceptions(&args),
     }
+}
+
+fn exceptions(args: &ExceptionsArgs) -> anyhow::Result<ExitCode> {
+    let register = portcullis_policy::Exceptions::from_path(&args.file)?;
+    let now = time::OffsetDateTime::now_utc();
+    let listed = register.expiring(now, args.within);
+    let mut out = std::io::stdout().lock();
+    let line = |state: &str, e: &portcullis_policy::Exception| {
+        format!(
+            "{state:<8} {} expires {} (owner {}, approved by {}) {}:{}",
+            e.advisory,
+            e.expires.instant(),
+            e.owner,
+            e.approved_by,
+            register.source,
+            e.position.line
+        )
+    };
+    for e in &listed.expired {
+        writeln!(out, "{}", line("expired", e))?;
+    }
+    for e in &listed.soon {
+        writeln!(out, "{}", line("expiring", e))?;
+    }
+    let n = listed.expired.len() + listed.soon.len();
+    crate::output::note(&format!(
+        "{} expired, {} expiring within {} days, of {} exceptions",
+        listed.expired.len(),
+        listed.soon.len(),
+        args.within,
+        register.entries.len()
+    ));
+    Ok(if n == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn lint(args: &LintArgs) -> anyhow::Result<ExitCode> {

@@ -169,3 +169,44 @@ fn lint_points_at_the_line_and_policy_tests_run() -> anyhow::Result<()> {
     ensure!(stdout.contains("8 passed, 0 failed"), "{stdout}");
     Ok(())
 }
+
+#[test]
+fn expired_and_expiring_exceptions_are_listed() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let day = time::macros::format_description!("[year]-[month]-[day]");
+    let today = time::OffsetDateTime::now_utc();
+    let at = |days: i64| (today + time::Duration::days(days)).format(&day);
+    let register = dir.path().join("exceptions.yaml");
+    let entry = |id: &str, expires: &str| {
+        format!(
+            "  - advisory: {id}\n    scope:\n      organisation: true\n    justification: accepted\n    compensatingControls: [none]\n    owner: o@example.invalid\n    approvedBy: s@example.invalid\n    approvedAt: {}\n    expires: {expires}\n",
+            at(-40).unwrap_or_default()
+        )
+    };
+    std::fs::write(
+        &register,
+        format!(
+            "apiVersion: portcullis.dev/v1\nkind: Exceptions\nexceptions:\n{}{}{}",
+            entry("CVE-2020-0001", &at(-1)?),
+            entry("CVE-2020-0002", &at(5)?),
+            entry("CVE-2020-0003", &at(40)?)
+        ),
+    )?;
+    let out = portcullis()
+        .args(["policy", "exceptions", "--within", "14"])
+        .arg(&register)
+        .output()?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    ensure!(out.status.code() == Some(1), "{out:?}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    ensure!(lines.len() == 2, "{stdout}");
+    ensure!(
+        lines[0].starts_with("expired ") && lines[0].contains("CVE-2020-0001"),
+        "{stdout}"
+    );
+    ensure!(
+        lines[1].starts_with("expiring") && lines[1].contains("CVE-2020-0002"),
+        "{stdout}"
+    );
+    Ok(())
+}
