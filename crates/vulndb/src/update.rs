@@ -363,6 +363,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_sources_file_replaces_the_defaults_and_is_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sources.toml");
+        std::fs::write(
+            &path,
+            "[[source]]\nname = \"mirror-osv\"\nurls = [\"https://m.invalid/osv/PyPI/all.zip\", \"/srv/feeds/go\"]\n\n[[source]]\nname = \"kev\"\nlocations = [\"https://m.invalid/kev.json\"]\n",
+        )
+        .unwrap();
+        let specs = read_sources_file(&path).unwrap();
+        assert_eq!(specs.len(), 2);
+        assert_eq!(specs[0].name, "mirror-osv");
+        assert_eq!(specs[0].locations.len(), 2);
+        for (text, wanted) in [
+            ("[[source]]\nname = \"a\"\nurls = [\"x\"]\n[[source]]\nname = \"a\"\nurls = [\"y\"]\n", "two sources are named"),
+            ("[[source]]\nname = \"a\"\nurl = [\"x\"]\n", "unknown field"),
+            ("[[source]]\nname = \"../up\"\nurls = [\"x\"]\n", "must be letters"),
+            ("[[source]]\nname = \"a\"\nurls = []\n", "has no location"),
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let err = read_sources_file(&path).unwrap_err().to_string();
+            assert!(err.contains(wanted), "{text}: {err}");
+        }
+    }
+
+    #[test]
     fn source_names_come_from_the_location() {
         assert_eq!(SourceSpec::from_location("/data/pypa.tar.gz").name, "pypa");
         assert_eq!(
