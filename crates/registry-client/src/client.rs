@@ -89,27 +89,8 @@ impl Client {
                 "the user agent must be non-empty printable ASCII".into(),
             ));
         }
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let tls = ureq::tls::TlsConfig::builder()
-            .provider(ureq::tls::TlsProvider::Rustls)
-            .unversioned_rustls_crypto_provider(provider)
-            .disable_verification(options.insecure)
-            .build();
-        let timeout = Some(options.timeout);
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .tls_config(tls)
-            .user_agent(options.user_agent.as_str())
-            .timeout_connect(timeout)
-            .timeout_send_request(timeout)
-            .timeout_recv_response(timeout)
-            .timeout_per_read(timeout)
-            .max_redirects(10)
-            // Blob storage (S3, CDNs) is reached by redirect with its own signed URL; our
-            // registry token must not follow it there.
-            .redirect_auth_headers(ureq::config::RedirectAuthHeaders::SameHost)
-            .build()
-            .new_agent();
+        let agent =
+            crate::agent::http_agent(&options.user_agent, options.timeout, options.insecure);
         let store = CredentialStore::new(&options, env);
         Ok(Client {
             inner: Arc::new(Inner {

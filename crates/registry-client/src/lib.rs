@@ -17,6 +17,7 @@
 //!
 //! TLS is rustls with the aws-lc-rs provider. No async runtime is used.
 
+mod agent;
 mod auth;
 mod challenge;
 mod client;
@@ -26,6 +27,7 @@ mod error;
 mod options;
 mod reference;
 
+pub use agent::http_agent;
 pub use client::{BlobStream, Client, FetchedManifest, MANIFEST_MEDIA_TYPES};
 pub use credential_helper::HelperError;
 pub use credential_store::CredentialError;

@@ -16,7 +16,6 @@ use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -173,25 +172,8 @@ impl Fetcher {
                 "the user agent must be non-empty printable ASCII".into(),
             ));
         }
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let tls = ureq::tls::TlsConfig::builder()
-            .provider(ureq::tls::TlsProvider::Rustls)
-            .unversioned_rustls_crypto_provider(provider)
-            .build();
-        let timeout = Some(options.timeout);
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .tls_config(tls)
-            .user_agent(options.user_agent.as_str())
-            .timeout_connect(timeout)
-            .timeout_send_request(timeout)
-            .timeout_recv_response(timeout)
-            .timeout_per_read(timeout)
-            .max_redirects(10)
-            // Mirrors redirect to object storage with signed URLs; our credentials stay home.
-            .redirect_auth_headers(ureq::config::RedirectAuthHeaders::SameHost)
-            .build()
-            .new_agent();
+        let agent =
+            portcullis_registry_client::http_agent(&options.user_agent, options.timeout, false);
         Ok(Fetcher { agent, options })
     }
 

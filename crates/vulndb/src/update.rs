@@ -376,9 +376,15 @@ mod tests {
         assert_eq!(specs[0].name, "mirror-osv");
         assert_eq!(specs[0].locations.len(), 2);
         for (text, wanted) in [
-            ("[[source]]\nname = \"a\"\nurls = [\"x\"]\n[[source]]\nname = \"a\"\nurls = [\"y\"]\n", "two sources are named"),
+            (
+                "[[source]]\nname = \"a\"\nurls = [\"x\"]\n[[source]]\nname = \"a\"\nurls = [\"y\"]\n",
+                "two sources are named",
+            ),
             ("[[source]]\nname = \"a\"\nurl = [\"x\"]\n", "unknown field"),
-            ("[[source]]\nname = \"../up\"\nurls = [\"x\"]\n", "must be letters"),
+            (
+                "[[source]]\nname = \"../up\"\nurls = [\"x\"]\n",
+                "must be letters",
+            ),
             ("[[source]]\nname = \"a\"\nurls = []\n", "has no location"),
         ] {
             std::fs::write(&path, text).unwrap();
