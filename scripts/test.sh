@@ -14,7 +14,7 @@ SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 # (renders the HTML scan report headless).
 apt_pkgs=(skopeo umoci docker-registry rpm mmdebstrap buildah zstd jq bc openssl apache2-utils
           golang-github-knqyf263-go-rpmdb-dev dpkg-dev golang-go
-          golang-golang-x-mod-dev ruby default-jdk-headless libmaven3-core-java chromium)
+          golang-golang-x-mod-dev ruby default-jdk-headless libmaven3-core-java chromium postgresql)
 missing=()
 for p in "${apt_pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
