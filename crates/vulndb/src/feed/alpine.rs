@@ -282,7 +282,7 @@ distroversion: v3.9
 reponame: main
 archs:
   - x86_64
-urlprefix: http://dl-cdn.alpinelinux.org/alpine
+urlprefix: https://alpine-mirror.invalid/alpine
 apkurl: "{{urlprefix}}/{{distroversion}}/{{reponame}}/{{arch}}/{{pkg.name}}-{{pkg.ver}}.apk"
 packages:
   - pkg:
@@ -383,7 +383,7 @@ packages:
     #[test]
     fn json_secdb_is_read_the_same_way() {
         let json = r#"{"apkurl": "{{urlprefix}}/{{distroversion}}/{{reponame}}/{{arch}}/{{pkg.name}}-{{pkg.ver}}.apk",
-            "archs": ["x86_64"], "reponame": "main", "urlprefix": "https://dl-cdn.alpinelinux.org/alpine",
+            "archs": ["x86_64"], "reponame": "main", "urlprefix": "https://alpine-mirror.invalid/alpine",
             "distroversion": "v3.20",
             "packages": [
               {"pkg": {"name": "openssl", "secfixes": {
