@@ -195,8 +195,13 @@ fn hash_verrev<H: Hasher>(text: &[u8], hasher: &mut H) {
             .position(|b| !b.is_ascii_digit())
             .unwrap_or(tail.len());
         let (digits, tail) = tail.split_at(split);
+        let digits = strip_zeros(digits);
+        // A final run of zeros alone equals nothing at all (`9-0` == `9`).
+        if letters.is_empty() && digits.is_empty() && tail.is_empty() {
+            break;
+        }
         letters.hash(hasher);
-        strip_zeros(digits).hash(hasher);
+        digits.hash(hasher);
         rest = tail;
     }
     0xffu8.hash(hasher);
@@ -247,6 +252,23 @@ mod tests {
         a.parse::<DebVersion>()
             .unwrap()
             .cmp(&b.parse::<DebVersion>().unwrap())
+    }
+
+    #[test]
+    fn equal_versions_hash_alike() {
+        use std::hash::{BuildHasher, RandomState};
+        let state = RandomState::new();
+        for (a, b) in [
+            ("9", "9-0"),
+            ("1.0", "1.0-0"),
+            ("a", "a0"),
+            ("1.01", "1.1"),
+            ("0", "0-00"),
+        ] {
+            let (a, b): (DebVersion, DebVersion) = (a.parse().unwrap(), b.parse().unwrap());
+            assert_eq!(a, b);
+            assert_eq!(state.hash_one(&a), state.hash_one(&b), "{a} {b}");
+        }
     }
 
     #[test]
