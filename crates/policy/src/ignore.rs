@@ -21,6 +21,7 @@
 //! An entry applies strictly before its expiry instant and never at or after it:
 //! a plain date is the stricter reading, midnight UTC at the *start* of that day.
 
+use crate::located::located;
 use std::fmt;
 use std::path::Path;
 
@@ -172,19 +173,6 @@ pub enum IgnoreError {
         message: String,
         hint: Option<String>,
     },
-}
-
-fn located(file: &str, line: u64, column: u64, message: &str, hint: Option<&str>) -> String {
-    let mut text = if line == 0 {
-        format!("{file}: {message}")
-    } else {
-        format!("{file}:{line}:{column}: {message}")
-    };
-    if let Some(hint) = hint {
-        text.push_str("\n  help: ");
-        text.push_str(hint);
-    }
-    text
 }
 
 impl IgnoreFile {
@@ -400,14 +388,7 @@ impl RawEntry {
 }
 
 fn syntax_error(file: &str, error: &serde_saphyr::Error) -> IgnoreError {
-    let (line, column) = error.location().map_or((0, 0), |l| (l.line(), l.column()));
-    let full = error.without_snippet().to_string();
-    let suffix = format!(" at line {line}, column {column}");
-    let message = full
-        .strip_suffix(&suffix)
-        .unwrap_or(&full)
-        .trim()
-        .to_owned();
+    let (line, column, message) = crate::located::yaml_error(error);
     let hint = hint_for(&message);
     IgnoreError::Invalid {
         file: file.to_owned(),

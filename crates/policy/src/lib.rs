@@ -37,6 +37,7 @@ pub mod exception;
 pub mod filter;
 pub mod ignore;
 pub mod lint;
+mod located;
 pub mod policy;
 mod purl;
 pub mod suite;

@@ -23,7 +23,7 @@ use crate::index::{Index, IndexError};
 /// Errors of managing the data directory.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    #[error("{path}: {source}")]
+    #[error("cannot read or write `{path}`")]
     Io {
         path: String,
         #[source]

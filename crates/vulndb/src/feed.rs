@@ -132,6 +132,20 @@ impl Parsed {
         *self.records.entry(unit.to_owned()).or_default() += 1;
     }
 
+    /// Takes in what another parse (another thread, another file) found.
+    pub fn absorb(&mut self, other: Parsed) {
+        self.advisories.extend(other.advisories);
+        self.epss.extend(other.epss);
+        self.kev.extend(other.kev);
+        self.warnings.extend(other.warnings);
+        for (unit, n) in other.records {
+            *self.records.entry(unit).or_default() += n;
+        }
+        if let Some(date) = other.snapshot {
+            self.saw_date(&date);
+        }
+    }
+
     /// Records a skipped record or part.
     pub fn warn(
         &mut self,

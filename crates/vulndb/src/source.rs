@@ -41,7 +41,7 @@ impl Default for ReadLimits {
 /// Why a source could not be read at all (as opposed to a record being skipped).
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
-    #[error("{path}: {source}")]
+    #[error("cannot read or write `{path}`")]
     Io {
         path: String,
         #[source]
@@ -143,17 +143,7 @@ fn merge_read(all: &mut SourceRead, part: SourceRead) {
     for (k, v) in formats {
         *all.formats.entry(k).or_default() += v;
     }
-    let p = &mut all.parsed;
-    p.advisories.extend(parsed.advisories);
-    p.epss.extend(parsed.epss);
-    p.kev.extend(parsed.kev);
-    p.warnings.extend(parsed.warnings);
-    for (k, v) in parsed.records {
-        *p.records.entry(k).or_default() += v;
-    }
-    if let Some(s) = parsed.snapshot {
-        p.saw_date(&s);
-    }
+    all.parsed.absorb(parsed);
 }
 
 struct Walker<'a> {

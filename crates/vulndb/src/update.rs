@@ -297,7 +297,7 @@ pub fn update(
             for (kind, n) in read.formats {
                 *info.formats.entry(kind.name().to_owned()).or_default() += n;
             }
-            merge_parsed(&mut parsed, read.parsed);
+            parsed.absorb(read.parsed);
         }
         if info.formats.is_empty() {
             return Err(DbError::Config(format!(
@@ -332,19 +332,6 @@ pub fn update(
         up_to_date: false,
         warnings,
     })
-}
-
-fn merge_parsed(all: &mut crate::feed::Parsed, part: crate::feed::Parsed) {
-    all.advisories.extend(part.advisories);
-    all.epss.extend(part.epss);
-    all.kev.extend(part.kev);
-    all.warnings.extend(part.warnings);
-    for (k, v) in part.records {
-        *all.records.entry(k).or_default() += v;
-    }
-    if let Some(s) = part.snapshot {
-        all.saw_date(&s);
-    }
 }
 
 /// A URL without the credentials it may carry.

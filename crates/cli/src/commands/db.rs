@@ -267,8 +267,8 @@ fn update(home: &Home, args: UpdateArgs) -> anyhow::Result<std::process::ExitCod
         if file.exists() {
             portcullis_vulndb::update::read_sources_file(&file)?
         } else {
-            let year = time_year();
-            portcullis_vulndb::defaults::default_sources(year)
+            // The NVD yearly feeds run up to the current year.
+            portcullis_vulndb::defaults::default_sources(time::OffsetDateTime::now_utc().year())
         }
     } else {
         let mut specs: Vec<SourceSpec> = Vec::new();
@@ -369,32 +369,12 @@ fn update(home: &Home, args: UpdateArgs) -> anyhow::Result<std::process::ExitCod
     Ok(std::process::ExitCode::SUCCESS)
 }
 
-fn time_year() -> i32 {
-    // The NVD yearly feeds run up to the current year.
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    1970 + (secs as f64 / 31_556_952.0) as i32
-}
-
+/// Whole days from an RFC 3339 time (or the date it starts with) to now.
 fn age_days(rfc3339: &str) -> Option<u64> {
-    let date = rfc3339.get(..10)?;
-    let mut parts = date.split('-').map(|p| p.parse::<i64>().ok());
-    let (y, m, d) = (parts.next()??, parts.next()??, parts.next()??);
-    // Days since the epoch by the civil-from-days algorithm's inverse.
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()?
-        .as_secs() as i64
-        / 86_400;
-    u64::try_from(now - days).ok()
+    let day = time::macros::format_description!("[year]-[month]-[day]");
+    let date = time::Date::parse(rfc3339.get(..10)?, day).ok()?;
+    let today = time::OffsetDateTime::now_utc().date();
+    u64::try_from((today - date).whole_days()).ok()
 }
 
 fn status(home: &Home, args: StatusArgs) -> anyhow::Result<std::process::ExitCode> {

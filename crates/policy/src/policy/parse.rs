@@ -2,6 +2,7 @@
 //! the checks that need more than one field: stage names, rule names, value
 //! ranges, and a team policy against the organisation's.
 
+use crate::located::located;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -36,19 +37,6 @@ pub enum PolicyError {
     },
 }
 
-fn located(file: &str, line: u64, column: u64, message: &str, hint: Option<&str>) -> String {
-    let mut text = if line == 0 {
-        format!("{file}: {message}")
-    } else {
-        format!("{file}:{line}:{column}: {message}")
-    };
-    if let Some(hint) = hint {
-        text.push_str("\n  help: ");
-        text.push_str(hint);
-    }
-    text
-}
-
 impl PolicyError {
     pub(crate) fn at(file: &str, at: Position, message: &str, hint: Option<&str>) -> PolicyError {
         PolicyError::Invalid {
@@ -62,14 +50,7 @@ impl PolicyError {
 
     /// From a serde-saphyr error, with its location taken apart from the message.
     pub(crate) fn syntax(file: &str, error: &serde_saphyr::Error) -> PolicyError {
-        let (line, column) = error.location().map_or((0, 0), |l| (l.line(), l.column()));
-        let full = error.without_snippet().to_string();
-        let suffix = format!(" at line {line}, column {column}");
-        let message = full
-            .strip_suffix(&suffix)
-            .unwrap_or(&full)
-            .trim()
-            .to_owned();
+        let (line, column, message) = crate::located::yaml_error(error);
         let hint = if message.contains("unknown field") {
             Some("check the spelling against POLICY.md; unknown fields are errors".to_owned())
         } else if message.contains("unknown variant") {
@@ -420,40 +401,79 @@ pub(crate) fn check_team_against(org: &Policy, team: &Policy) -> Result<(), Poli
                 Some("a team policy can only use the organisation's stages"),
             ));
         };
-        for rule in &stage.rules {
-            let base = org_stage.rules.iter().find(|o| o.name == rule.name);
-            let stricter = base.is_none_or(|o| {
-                (o.disabled || !rule.disabled)
-                    && rule.action >= o.action
-                    && rule.when.covers(&o.when)
-            });
-            check_override(
-                file,
-                rule.disabled,
-                base.is_some(),
-                stricter,
-                relax,
-                &rule.name,
-                rule.position,
-            )?;
-        }
-        for rule in &stage.image_rules {
-            let base = org_stage.image_rules.iter().find(|o| o.name == rule.name);
-            let stricter = base.is_none_or(|o| {
-                (o.disabled || !rule.disabled)
-                    && rule.action >= o.action
-                    && rule.when.covers(&o.when)
-            });
-            check_override(
-                file,
-                rule.disabled,
-                base.is_some(),
-                stricter,
-                relax,
-                &rule.name,
-                rule.position,
-            )?;
-        }
+        check_rules(file, &stage.rules, &org_stage.rules, relax)?;
+        check_rules(file, &stage.image_rules, &org_stage.image_rules, relax)?;
+    }
+    Ok(())
+}
+
+/// What a team rule is compared on with the organisation rule of the same name.
+trait Overridable {
+    fn name(&self) -> &str;
+    fn disabled(&self) -> bool;
+    fn action(&self) -> crate::Action;
+    fn position(&self) -> Position;
+    /// True when this rule's conditions match at least what `base`'s match.
+    fn covers(&self, base: &Self) -> bool;
+}
+
+impl Overridable for crate::Rule {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn disabled(&self) -> bool {
+        self.disabled
+    }
+    fn action(&self) -> crate::Action {
+        self.action
+    }
+    fn position(&self) -> Position {
+        self.position
+    }
+    fn covers(&self, base: &Self) -> bool {
+        self.when.covers(&base.when)
+    }
+}
+
+impl Overridable for crate::ImageRule {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn disabled(&self) -> bool {
+        self.disabled
+    }
+    fn action(&self) -> crate::Action {
+        self.action
+    }
+    fn position(&self) -> Position {
+        self.position
+    }
+    fn covers(&self, base: &Self) -> bool {
+        self.when.covers(&base.when)
+    }
+}
+
+/// Checks each team rule against the organisation rule it overrides, if any.
+fn check_rules<R: Overridable>(
+    file: &str,
+    team: &[R],
+    organisation: &[R],
+    relax: bool,
+) -> Result<(), PolicyError> {
+    for rule in team {
+        let base = organisation.iter().find(|o| o.name() == rule.name());
+        let stricter = base.is_none_or(|o| {
+            (o.disabled() || !rule.disabled()) && rule.action() >= o.action() && rule.covers(o)
+        });
+        check_override(
+            file,
+            rule.disabled(),
+            base.is_some(),
+            stricter,
+            relax,
+            rule.name(),
+            rule.position(),
+        )?;
     }
     Ok(())
 }
