@@ -41,10 +41,15 @@
 //! that concurrent writers wait on the busy timeout instead of failing on a stale snapshot.
 //! Timestamps are Unix milliseconds. The library never prints.
 
+pub mod audit;
+pub mod auth;
+pub mod blobs;
 mod error;
 pub mod queue;
 pub mod registry;
 mod transaction;
+pub mod webhooks;
+pub mod workflow;
 
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

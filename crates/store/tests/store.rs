@@ -43,31 +43,34 @@ impl TestDb {
     }
 }
 
-/// Generates, for each named function of `suite`, one test per backend.
+/// Generates, for each named function of the module `$suite` (a file under `store/`),
+/// one test per backend, in `mod $suite { mod sqlite; mod postgres }` of this binary.
 macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() -> anyhow::Result<()> {
-                    let db = crate::TestDb::sqlite().await?;
-                    crate::suite::$name(&db).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() -> anyhow::Result<()> {
-                    let db = crate::TestDb::postgres().await?;
-                    crate::suite::$name(&db).await
-                }
-            )*
+    ($suite:ident: $($name:ident),* $(,)?) => {
+        mod $suite {
+            mod sqlite {
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                    async fn $name() -> anyhow::Result<()> {
+                        let db = crate::TestDb::sqlite().await?;
+                        crate::$suite::$name(&db).await
+                    }
+                )*
+            }
+            mod postgres {
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                    async fn $name() -> anyhow::Result<()> {
+                        let db = crate::TestDb::postgres().await?;
+                        crate::$suite::$name(&db).await
+                    }
+                )*
+            }
         }
     };
 }
 
-on_both_backends!(
+on_both_backends!(suite:
     migrations_are_applied_once_and_data_survives_reopen,
     manifests_and_tags_round_trip,
     tag_pagination_follows_byte_order_and_edge_cases,

@@ -10,9 +10,13 @@
 //! - [`Advisory`]: one advisory record of one feed, with its [`Affected`] packages and
 //!   [`Severity`] ratings by source; [`AdvisorySource`] is what matchers query.
 //!
+//! - [`Principal`], [`Role`], [`RepositoryScope`] and the [`Authorizer`] trait: who asks
+//!   the registry for what, answered by the auth crate.
+//!
 //! Data flows one way: image readers produce [`ImageInfo`] and layers, catalogers produce
 //! [`Package`]s, and writers in `portcullis-sbom` render an [`Sbom`].
 
+mod access;
 mod advisory;
 mod digest;
 mod distro;
@@ -20,6 +24,10 @@ mod finding;
 mod package;
 mod sbom;
 
+pub use access::{
+    AccessError, Authorizer, BoxFuture, Principal, PrincipalKind, RegistryAction, RepositoryScope,
+    Role,
+};
 pub use advisory::{
     Advisory, AdvisoryMatch, AdvisorySource, Affected, AffectedStatus, CveInfo, Epss, Kev,
     NativeRange, OsvEvent, OsvRange, OsvRangeKind, Severity, SeverityKind, SeverityLevel,

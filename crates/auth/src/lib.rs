@@ -1,0 +1,1 @@
+//! portcullis-auth (work in progress).

@@ -1,0 +1,1 @@
+//! portcullis-events (work in progress).

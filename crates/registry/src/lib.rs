@@ -1,0 +1,1 @@
+//! portcullis-registry (work in progress).

@@ -1,0 +1,1 @@
+//! Images, scans, decisions and approvals of the gating workflow.
