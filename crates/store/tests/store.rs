@@ -44,10 +44,11 @@ impl TestDb {
 }
 
 /// Generates, for each named function of the module `$suite` (a file under `store/`),
-/// one test per backend, in `mod $suite { mod sqlite; mod postgres }` of this binary.
+/// one test per backend, in `mod $tests { mod sqlite; mod postgres }` of this binary:
+/// `on_both_backends!(audit as audit_tests: first_test, second_test)`.
 macro_rules! on_both_backends {
-    ($suite:ident: $($name:ident),* $(,)?) => {
-        mod $suite {
+    ($suite:ident as $tests:ident: $($name:ident),* $(,)?) => {
+        mod $tests {
             mod sqlite {
                 $(
                     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -70,7 +71,7 @@ macro_rules! on_both_backends {
     };
 }
 
-on_both_backends!(suite:
+on_both_backends!(suite as suite_tests:
     migrations_are_applied_once_and_data_survives_reopen,
     manifests_and_tags_round_trip,
     tag_pagination_follows_byte_order_and_edge_cases,
