@@ -1,7 +1,6 @@
 //! One module per subcommand, and the screens they share.
 
-pub mod annotate;
-pub mod base;
+pub mod admin;
 pub mod db;
 pub mod decide;
 pub mod image;
@@ -9,5 +8,6 @@ pub mod policy;
 mod progress;
 pub mod sbom;
 pub mod scan;
+pub mod server;
 mod table;
 pub mod version;

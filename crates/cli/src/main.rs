@@ -30,6 +30,14 @@ enum Command {
     /// Compare versions and check ranges, by the rules of each ecosystem
     #[command(subcommand)]
     Version(commands::version::VersionCommand),
+    /// Run the gating registry: push to unscanned/, scanned on arrival, promoted to scanned/
+    Server(Box<commands::server::ServerArgs>),
+    /// Run scan workers apart from the server (sharing its database and data directory)
+    Worker(commands::server::WorkerArgs),
+    /// Manage teams, users and tokens of a running server
+    Admin(commands::admin::AdminArgs),
+    /// Verify or export the server's hash-chained audit log
+    Audit(commands::admin::AuditArgs),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +48,10 @@ fn main() -> ExitCode {
         Command::Db(args) => commands::db::run(args),
         Command::Policy(cmd) => commands::policy::run(cmd),
         Command::Scan(args) => commands::scan::run(*args),
+        Command::Server(args) => commands::server::run_server(*args),
+        Command::Worker(args) => commands::server::run_worker(args),
+        Command::Admin(args) => commands::admin::run(args),
+        Command::Audit(args) => commands::admin::audit(args),
     };
     match result {
         Ok(code) => code,

@@ -101,6 +101,7 @@ pub fn read_image(
             docker_archive::resolve(path, tag.as_deref(), options)?
         }
         Source::Registry(r) => registry::resolve(r, options)?,
+        Source::Blobs { dir, digest } => oci_layout::resolve_blob(dir, digest, options)?,
     };
     let Resolved {
         mut info,
@@ -125,6 +126,7 @@ pub fn inspect(source: &Source, options: &ReadOptions) -> Result<ImageInfo, Imag
             docker_archive::resolve(path, tag.as_deref(), options)?.info
         }
         Source::Registry(r) => registry::resolve(r, options)?.info,
+        Source::Blobs { dir, digest } => oci_layout::resolve_blob(dir, digest, options)?.info,
     };
     info.reference = reference;
     info.source_kind = source.kind().to_owned();

@@ -148,6 +148,43 @@ pub(crate) fn resolve(
     )
 }
 
+/// Resolves the manifest or index `digest` in a directory of blobs laid out as an OCI
+/// layout's `blobs/`, without `index.json` (how the server stores what is pushed).
+pub(crate) fn resolve_blob(
+    dir: &Path,
+    digest: &Digest,
+    options: &ReadOptions,
+) -> Result<Resolved<'static>, ImageError> {
+    let store = LayoutDir {
+        dir: dir.to_owned(),
+    };
+    let path = store.blob_path(digest);
+    let size = std::fs::metadata(&path)
+        .map_err(|source| LayoutError::Io {
+            path: path.clone(),
+            source,
+        })?
+        .len();
+    // One descriptor for the digest: the manifest or index is parsed from its bytes.
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": digest.to_string(),
+            "size": size,
+        }],
+    });
+    let location = format!("{}@{digest}", dir.display());
+    resolve_in_store(
+        store,
+        index.to_string().as_bytes(),
+        &location,
+        None,
+        options,
+    )
+}
+
 /// Resolves an image in any store that has an OCI `index.json`.
 pub(crate) fn resolve_in_store<'a, S: BlobStore + 'a>(
     store: S,

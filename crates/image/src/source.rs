@@ -3,6 +3,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use portcullis_types::Digest;
+
 use crate::registry_client::Reference;
 
 /// An image source, parsed from skopeo's transport syntax by [`Source::parse`].
@@ -16,6 +18,10 @@ pub enum Source {
     Registry(Reference),
     /// `dir:PATH`: an unpacked root filesystem (unlike skopeo's `dir:`).
     Dir(PathBuf),
+    /// A manifest (or index) by digest in a content-addressed blob directory laid out as
+    /// an OCI layout's `blobs/` (`DIR/blobs/sha256/<hex>`), as the server stores pushes.
+    /// Not parsed from text; built by the server's workers.
+    Blobs { dir: PathBuf, digest: Digest },
 }
 
 /// Why a string is not an image source.
@@ -94,6 +100,7 @@ impl Source {
             Source::DockerArchive { .. } => "docker-archive",
             Source::Registry(_) => "docker",
             Source::Dir(_) => "dir",
+            Source::Blobs { .. } => "blobs",
         }
     }
 }
@@ -129,6 +136,7 @@ impl fmt::Display for Source {
             }
             Source::Registry(r) => write!(f, "docker://{r}"),
             Source::Dir(p) => write!(f, "dir:{}", p.display()),
+            Source::Blobs { dir, digest } => write!(f, "blobs:{}@{digest}", dir.display()),
         }
     }
 }

@@ -8,6 +8,8 @@
 //! repositories may serve a blob (cross-repository mounts, garbage collection); the blob
 //! bytes themselves are not stored here.
 
+mod references;
+
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -15,6 +17,8 @@ use portcullis_types::Digest;
 
 use crate::transaction::with_transaction;
 use crate::{Store, StoreError, StoreTransaction, millis, now_millis, with_pool};
+
+pub use references::{ManifestReference, ReferenceKind};
 
 /// A manifest to record, as the registry learned it from the pushed bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]

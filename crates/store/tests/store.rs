@@ -6,6 +6,12 @@
 mod cluster;
 #[path = "store/suite.rs"]
 mod suite;
+#[path = "store/auth.rs"]
+mod auth;
+#[path = "store/audit.rs"]
+mod audit;
+#[path = "store/webhooks.rs"]
+mod webhooks;
 
 use std::time::Duration;
 
@@ -70,6 +76,33 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+on_both_backends!(audit as audit_tests:
+    appends_chain_and_verify,
+    changed_details_are_reported_at_their_entry,
+    a_removed_middle_entry_is_a_gap,
+    a_replaced_hash_is_reported,
+    a_rehashed_entry_breaks_the_next_link,
+    a_truncated_tail_is_caught_by_the_head,
+    the_log_refuses_updates_and_deletes,
+    concurrent_appenders_chain,
+    export_round_trips,
+);
+
+on_both_backends!(webhooks as webhooks_tests:
+    webhooks_are_validated_and_listed_without_secrets,
+    events_fan_out_to_matching_webhooks_only,
+    events_of_rolled_back_transactions_do_not_exist,
+    claims_follow_emission_order_per_webhook,
+    concurrent_claimers_take_each_delivery_once,
+);
+
+on_both_backends!(auth as auth_tests:
+    names_are_unique_and_teams_round_trip,
+    tokens_are_found_by_hash_only_while_valid,
+    admins_are_detected_by_users_and_usable_tokens,
+    settings_are_created_once_even_when_concurrent,
+);
 
 on_both_backends!(suite as suite_tests:
     migrations_are_applied_once_and_data_survives_reopen,

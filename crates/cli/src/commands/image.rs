@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use clap::Args;
 use portcullis_image::{Limits, Platform, ReadOptions, Source};
 use portcullis_registry_client::{ClientOptions, Credentials};
-use portcullis_types::{Sbom, ToolInfo};
+use portcullis_types::Sbom;
 
 /// How to read the image.
 #[derive(Debug, Args)]
@@ -119,27 +119,12 @@ pub fn read_sbom(
     let options = read_options(args, layer_cache)?;
     let show_progress = !quiet && std::io::stderr().is_terminal();
     let progress = crate::commands::progress::Bar::new(show_progress);
-    let read =
-        portcullis_image::read_image(&source, &options, portcullis_catalog::selector(), &progress)
-            .with_context(|| format!("failed to read image `{image}`"))?;
-    progress.finish();
     let catalog_options = portcullis_catalog::CatalogOptions {
         include_os_owned: args.include_os_owned,
     };
-    let catalog = portcullis_catalog::catalog_with(&read, &catalog_options)
-        .with_context(|| format!("failed to list the packages of `{image}`"))?;
-    let warnings = catalog.warnings.iter().map(ToString::to_string).collect();
-    let mut sbom = Sbom {
-        tool: ToolInfo {
-            name: "portcullis".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-        },
-        image: read.info,
-        distro: catalog.distro,
-        packages: catalog.packages,
-    };
-    sbom.sort();
-    Ok((sbom, warnings))
+    let read = portcullis_scan::read_sbom(&source, &options, &catalog_options, &progress);
+    progress.finish();
+    Ok(read?)
 }
 
 fn parse_size(s: &str) -> Result<u64, String> {

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
-use portcullis_report::{DatabaseInfo, DatabaseSource, Format as ReportFormat, ScanReport};
-use portcullis_types::{AffectedStatus, Finding, SeverityLevel};
+use portcullis_report::{Format as ReportFormat, ScanReport};
+use portcullis_types::{AffectedStatus, SeverityLevel};
 
 use crate::commands::image::{ImageArgs, read_sbom};
 use crate::output;
@@ -220,80 +220,47 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         }
         None => read_sbom(&args.image, &args.read, args.quiet, cache)?,
     };
-    let matches = portcullis_matcher::find(&sbom, &index)
-        .with_context(|| format!("failed to match the packages of `{}`", args.image))?;
-    warnings.extend(matches.warnings);
-
-    let mut findings = matches.findings;
     // Which layers the base image brought: `--base`, else the image's annotations.
     let options = crate::commands::image::read_options(&args.read, None)?;
     let base = match &args.base {
         // An SBOM from another tool names no layers to compare.
         _ if sbom.image.layers.is_empty() => None,
-        Some(base) => Some(crate::commands::base::explicit(
-            &sbom.image,
-            base,
-            &options,
-        )?),
-        None => match crate::commands::base::annotated(&sbom.image, &options) {
+        Some(base) => Some(
+            portcullis_scan::base::explicit(&sbom.image, base, &options)
+                .with_context(|| format!("--base `{base}`"))?,
+        ),
+        None => match portcullis_scan::base::annotated(&sbom.image, &options) {
             Ok(base) => base,
             Err(e) => {
                 warnings.push(format!(
-                    "layer roles unknown: {e:#}; give the base image with --base IMAGE"
+                    "layer roles unknown: {:#}; give the base image with --base IMAGE",
+                    anyhow::Error::from(e)
                 ));
                 None
             }
         },
     };
-    if let Some(base) = &base {
-        crate::commands::base::mark(&mut findings, base);
-    }
-    let (findings, suppressed) = crate::commands::annotate::apply(
-        findings,
-        &sbom.image,
-        ignore.as_ref(),
-        &vex,
-        &mut warnings,
-    );
-    let findings: Vec<Finding> = findings
-        .into_iter()
-        .filter(|f| args.severity.is_empty() || args.severity.contains(&f.severity))
-        .filter(|f| !args.ignore_unfixed || f.fixable())
-        .filter(|f| !args.ignore_status.contains(&f.status))
-        .collect();
-    let manifest = index.manifest();
-    let database = DatabaseInfo {
-        built_at: manifest.built_at.clone(),
-        schema_version: manifest.schema_version,
-        sources: manifest
-            .sources
-            .iter()
-            .map(|s| DatabaseSource {
-                name: s.name.clone(),
-                snapshot: s.snapshot.clone(),
-                fetched_at: s.fetched_at.clone(),
-            })
-            .collect(),
+    let inputs = portcullis_scan::ScanInputs {
+        base: base.as_ref(),
+        ignore: ignore.as_ref(),
+        vex: &vex,
+        filter: portcullis_scan::FindingFilter {
+            severities: args.severity.clone(),
+            ignore_unfixed: args.ignore_unfixed,
+            ignore_status: args.ignore_status.clone(),
+        },
     };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let report = portcullis_scan::scan(sbom, warnings, &index, &inputs, now)?;
     let failing = args.fail_on.map_or(0, |level| {
-        findings.iter().filter(|f| f.severity >= level).count()
+        report
+            .findings
+            .iter()
+            .filter(|f| f.severity >= level)
+            .count()
     });
-    let packages = sbom.packages.len();
-    let report = ScanReport::new(
-        sbom.tool,
-        sbom.image,
-        sbom.distro,
-        database,
-        portcullis_report::rfc3339_utc(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
-        ),
-        packages,
-        findings,
-        warnings,
-    )
-    .with_suppressed(suppressed);
     let report = match &policies {
         Some(policies) => {
             let decision = crate::commands::decide::decide(

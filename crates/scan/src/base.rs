@@ -6,12 +6,38 @@
 //! and `…base.digest` that build tools record, resolved to the base's manifest
 //! (no layer is downloaded). Without either, roles stay unknown.
 
-use anyhow::{Context as _, bail};
-use portcullis_image::{ReadOptions, Source};
+use portcullis_image::{ImageError, ReadOptions, Source, SourceError};
 use portcullis_types::{Finding, ImageInfo, LayerRole};
 
 pub const BASE_NAME: &str = "org.opencontainers.image.base.name";
 pub const BASE_DIGEST: &str = "org.opencontainers.image.base.digest";
+
+/// Why the base image's layers are unknown.
+#[derive(Debug, thiserror::Error)]
+pub enum BaseError {
+    #[error("base image `{reference}` is not an image reference")]
+    Reference {
+        reference: String,
+        #[source]
+        source: SourceError,
+    },
+    #[error("failed to read the base image `{reference}`")]
+    Read {
+        reference: String,
+        #[source]
+        source: ImageError,
+    },
+    #[error("the base image `{0}` has no layers")]
+    NoLayers(String),
+    #[error(
+        "`{base}` is not the base of `{image}`: its {layers} layers are not the bottom layers of the image (compare `skopeo inspect` of both)"
+    )]
+    NotPrefix {
+        base: String,
+        image: String,
+        layers: usize,
+    },
+}
 
 /// The number of bottom layers that belong to the base image.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,16 +47,21 @@ pub struct Base {
 }
 
 /// The base given by `--base`: an error if its layers are not a prefix of the image's.
-pub fn explicit(image: &ImageInfo, base: &str, options: &ReadOptions) -> anyhow::Result<Base> {
-    let source = Source::parse(base).with_context(|| format!("--base `{base}`"))?;
-    let info = portcullis_image::inspect(&source, options)
-        .with_context(|| format!("failed to read the base image `{base}`"))?;
-    prefix(image, &info).with_context(|| format!("--base `{base}`"))
+pub fn explicit(image: &ImageInfo, base: &str, options: &ReadOptions) -> Result<Base, BaseError> {
+    let source = Source::parse(base).map_err(|source| BaseError::Reference {
+        reference: base.to_owned(),
+        source,
+    })?;
+    let info = portcullis_image::inspect(&source, options).map_err(|source| BaseError::Read {
+        reference: base.to_owned(),
+        source,
+    })?;
+    prefix(image, &info)
 }
 
 /// The base the image's annotations name, looked up by digest in its registry.
 /// `Ok(None)` when the image names no base.
-pub fn annotated(image: &ImageInfo, options: &ReadOptions) -> anyhow::Result<Option<Base>> {
+pub fn annotated(image: &ImageInfo, options: &ReadOptions) -> Result<Option<Base>, BaseError> {
     let (Some(name), Some(digest)) = (
         image.annotations.get(BASE_NAME),
         image.annotations.get(BASE_DIGEST),
@@ -40,26 +71,29 @@ pub fn annotated(image: &ImageInfo, options: &ReadOptions) -> anyhow::Result<Opt
     // A name may already carry a tag; the digest pins the exact base.
     let repository = name.split('@').next().unwrap_or(name);
     let reference = format!("docker://{repository}@{digest}");
-    let source = Source::parse(&reference)
-        .with_context(|| format!("the image's {BASE_NAME} annotation `{name}`"))?;
-    let info = portcullis_image::inspect(&source, options)
-        .with_context(|| format!("failed to look up the annotated base image `{reference}`"))?;
+    let source = Source::parse(&reference).map_err(|source| BaseError::Reference {
+        reference: reference.clone(),
+        source,
+    })?;
+    let info = portcullis_image::inspect(&source, options).map_err(|source| BaseError::Read {
+        reference: reference.clone(),
+        source,
+    })?;
     prefix(image, &info).map(Some)
 }
 
-fn prefix(image: &ImageInfo, base: &ImageInfo) -> anyhow::Result<Base> {
+fn prefix(image: &ImageInfo, base: &ImageInfo) -> Result<Base, BaseError> {
     let ours: Vec<_> = image.layers.iter().map(|l| &l.diff_id).collect();
     let theirs: Vec<_> = base.layers.iter().map(|l| &l.diff_id).collect();
     if theirs.is_empty() {
-        bail!("the base image has no layers");
+        return Err(BaseError::NoLayers(base.reference.clone()));
     }
     if theirs.len() > ours.len() || ours[..theirs.len()] != theirs[..] {
-        bail!(
-            "`{}` is not the base of `{}`: its {} layers are not the bottom layers of the image (compare `skopeo inspect` of both)",
-            base.reference,
-            image.reference,
-            theirs.len()
-        );
+        return Err(BaseError::NotPrefix {
+            base: base.reference.clone(),
+            image: image.reference.clone(),
+            layers: theirs.len(),
+        });
     }
     Ok(Base {
         reference: base.reference.clone(),

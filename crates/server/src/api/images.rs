@@ -1,0 +1,364 @@
+//! Images, their reports and approvals.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use portcullis_auth::permissions;
+use portcullis_store::workflow::{ImageFilter, ImageRecord, ImageState};
+use portcullis_types::Principal;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use crate::error::ApiError;
+use crate::workflow::ApproveError;
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    team: Option<String>,
+    state: Option<String>,
+    repository: Option<String>,
+    limit: Option<u32>,
+}
+
+/// `GET /api/v1/images`: newest first, only the caller's teams for developers.
+pub async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let principal = state.principal(&headers).await?;
+    let image_state = match q.state.as_deref() {
+        None => None,
+        Some(s) => Some(ImageState::parse(s).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "unknown state `{s}`; expected queued, scanning, promoted, awaiting_approval, rejected or failed"
+            ))
+        })?),
+    };
+    let teams = (principal.role == portcullis_types::Role::Developer)
+        .then(|| principal.teams.iter().cloned().collect::<Vec<_>>());
+    let images = state
+        .store
+        .images(&ImageFilter {
+            team: q.team,
+            teams,
+            state: image_state,
+            repository: q.repository,
+            limit: q.limit.unwrap_or(100),
+        })
+        .await?;
+    let mut out = Vec::new();
+    for image in &images {
+        out.push(describe(&state, image, false).await?);
+    }
+    Ok(Json(json!({ "images": out })))
+}
+
+async fn readable(
+    state: &AppState,
+    principal: &Principal,
+    id: i64,
+) -> Result<ImageRecord, ApiError> {
+    let image = state
+        .store
+        .image(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("image {id} does not exist")))?;
+    if !permissions::can_read_team(principal, &image.team) {
+        // Not found rather than forbidden: other teams' images are not listed either.
+        return Err(ApiError::not_found(format!("image {id} does not exist")));
+    }
+    Ok(image)
+}
+
+/// The image as the API shows it; `full` adds tags, platforms, approvals and the decision.
+pub async fn describe(
+    state: &AppState,
+    image: &ImageRecord,
+    full: bool,
+) -> Result<Value, ApiError> {
+    let mut v = json!({
+        "id": image.id,
+        "repository": image.repository,
+        "digest": image.digest,
+        "mediaType": image.media_type,
+        "team": image.team,
+        "app": image.app,
+        "state": image.state.as_str(),
+        "reason": image.reason,
+        "stage": image.stage,
+        "outcome": image.outcome,
+        "pushedBy": image.pushed_by,
+        "pushedAt": rfc3339(image.pushed_at_ms),
+        "updatedAt": rfc3339(image.updated_at_ms),
+        "decidedAt": image.decided_at_ms.map(rfc3339),
+        "links": state.workflow.image_links(image),
+    });
+    if full {
+        let tags = state.store.image_tags(image.id).await?;
+        let children = state.store.image_children(image.id).await?;
+        let approvals = state.store.approvals(image.id).await?;
+        let mut summaries = Vec::new();
+        let digests: Vec<String> = if children.is_empty() {
+            vec![image.digest.clone()]
+        } else {
+            children.iter().map(|c| c.digest.clone()).collect()
+        };
+        for d in &digests {
+            let scan = state.store.scan(d).await?;
+            summaries.push(json!({
+                "digest": d,
+                "state": scan.as_ref().map(|s| s.state.clone()),
+                "summary": scan.as_ref().and_then(|s| s.summary.as_deref()).and_then(|s| serde_json::from_str::<Value>(s).ok()),
+                "error": scan.as_ref().and_then(|s| s.error.clone()),
+            }));
+        }
+        let decision: Value = image
+            .decision
+            .as_deref()
+            .and_then(|d| serde_json::from_str(d).ok())
+            .unwrap_or(Value::Null);
+        v["tags"] = json!(
+            tags.iter()
+                .map(|t| json!({
+                    "tag": t.tag,
+                    "pushedAt": rfc3339(t.pushed_at_ms),
+                    "promotedAt": t.promoted_at_ms.map(rfc3339),
+                }))
+                .collect::<Vec<_>>()
+        );
+        v["platforms"] = json!(children);
+        v["scans"] = json!(summaries);
+        v["decision"] = decision;
+        v["approvals"] = json!(
+            approvals
+                .iter()
+                .map(|a| json!({
+                    "approver": a.approver,
+                    "reason": a.reason,
+                    "at": rfc3339(a.at_ms),
+                }))
+                .collect::<Vec<_>>()
+        );
+        v["promotedTo"] = match image.state {
+            ImageState::Promoted => json!(crate::workflow::scanned_repository(
+                &state.config,
+                &image.repository
+            )),
+            _ => Value::Null,
+        };
+    }
+    Ok(v)
+}
+
+/// `GET /api/v1/images/{id}`.
+pub async fn show(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    let principal = state.principal(&headers).await?;
+    let image = readable(&state, &principal, id).await?;
+    Ok(Json(describe(&state, &image, true).await?))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LookupQuery {
+    repository: String,
+    /// A tag or a digest.
+    reference: String,
+}
+
+/// `GET /api/v1/images/lookup?repository=unscanned/a/app&reference=TAG|DIGEST`: the image a
+/// push created (what `portcullis gate` follows).
+pub async fn lookup(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LookupQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let principal = state.principal(&headers).await?;
+    let digest = if q.reference.contains(':') && q.reference.starts_with("sha256:") {
+        q.reference.parse().map_err(|_| {
+            ApiError::bad_request(format!("`{}` is not a valid digest", q.reference))
+        })?
+    } else {
+        state
+            .store
+            .manifest_by_tag(&q.repository, &q.reference)
+            .await?
+            .ok_or_else(|| {
+                ApiError::not_found(format!(
+                    "no image tagged `{}` in `{}`",
+                    q.reference, q.repository
+                ))
+            })?
+            .digest
+    };
+    let image = state
+        .store
+        .image_by_digest(&q.repository, &digest)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no image {digest} in `{}`", q.repository)))?;
+    let image = readable(&state, &principal, image.id).await?;
+    Ok(Json(describe(&state, &image, true).await?))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReportQuery {
+    /// Which platform manifest of an index (its digest); the first when absent.
+    platform: Option<String>,
+}
+
+async fn stored_report(
+    state: &AppState,
+    image: &ImageRecord,
+    platform: Option<&str>,
+) -> Result<portcullis_report::ScanReport, ApiError> {
+    let children = state.store.image_children(image.id).await?;
+    let digest = match platform {
+        Some(p) => children
+            .iter()
+            .find(|c| c.digest == p || c.platform.as_deref() == Some(p))
+            .map(|c| c.digest.clone())
+            .ok_or_else(|| {
+                ApiError::not_found(format!("image {} has no platform `{p}`", image.id))
+            })?,
+        None => children
+            .first()
+            .map_or_else(|| image.digest.clone(), |c| c.digest.clone()),
+    };
+    let scan = state.store.scan(&digest).await?.ok_or_else(|| {
+        ApiError::not_found(format!(
+            "{digest} has not been scanned yet (state: {})",
+            image.state
+        ))
+    })?;
+    let text = scan.report.ok_or_else(|| {
+        ApiError::not_found(format!(
+            "the scan of {digest} failed: {}",
+            scan.error.unwrap_or_default()
+        ))
+    })?;
+    let mut report: portcullis_report::ScanReport =
+        serde_json::from_str(&text).map_err(ApiError::internal)?;
+    report.image.reference = format!("{}@{}", image.repository, image.digest);
+    // The decision for this platform, as the workflow took it.
+    if let Some(decision) = image
+        .decision
+        .as_deref()
+        .and_then(|d| serde_json::from_str::<Value>(d).ok())
+        .and_then(|d| {
+            d.get("platforms")?
+                .as_array()?
+                .iter()
+                .find(|p| p.get("digest").and_then(Value::as_str) == Some(digest.as_str()))
+                .and_then(|p| p.get("decision").cloned())
+        })
+    {
+        report.decision = serde_json::from_value(decision).ok();
+    }
+    Ok(report)
+}
+
+/// `GET /api/v1/images/{id}/report`: the scan report (JSON, the scanner's format).
+pub async fn report(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Query(q): Query<ReportQuery>,
+) -> Result<Json<portcullis_report::ScanReport>, ApiError> {
+    let principal = state.principal(&headers).await?;
+    let image = readable(&state, &principal, id).await?;
+    Ok(Json(
+        stored_report(&state, &image, q.platform.as_deref()).await?,
+    ))
+}
+
+/// `GET /reports/{id}`: the scanner's HTML report; browsers are asked for Basic credentials.
+pub async fn report_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Query(q): Query<ReportQuery>,
+) -> Result<Response, ApiError> {
+    let principal = state.principal(&headers).await?;
+    let image = readable(&state, &principal, id).await?;
+    let report = stored_report(&state, &image, q.platform.as_deref()).await?;
+    let html = portcullis_report::write(&report, portcullis_report::Format::Html)
+        .map_err(ApiError::internal)?;
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            // The page's script filters rows; nothing else may run or load.
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'",
+            ),
+        ],
+        html,
+    )
+        .into_response())
+}
+
+/// `GET /api/v1/images/{id}/approvals`.
+pub async fn approvals(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    let principal = state.principal(&headers).await?;
+    let image = readable(&state, &principal, id).await?;
+    let approvals = state.store.approvals(image.id).await?;
+    Ok(Json(json!({ "approvals": approvals.iter().map(|a| json!({
+        "approver": a.approver, "reason": a.reason, "at": rfc3339(a.at_ms),
+    })).collect::<Vec<_>>() })))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ApproveBody {
+    reason: String,
+}
+
+/// `POST /api/v1/images/{id}/approvals` with `{"reason": …}`: security or admin approve a
+/// nudged image, which is then promoted.
+pub async fn approve(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Json(body): Json<ApproveBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let principal = state.principal(&headers).await?;
+    let image = readable(&state, &principal, id).await?;
+    if !permissions::can_approve(&principal, &image.team) {
+        return Err(ApiError::forbidden(format!(
+            "{} may not approve images; ask someone with the security or admin role",
+            permissions::describe(&principal)
+        )));
+    }
+    match state.workflow.approve(id, &principal, &body.reason).await {
+        Ok(image) => Ok((
+            StatusCode::CREATED,
+            Json(describe(&state, &image, true).await?),
+        )),
+        Err(ApproveError::NoReason) => {
+            Err(ApiError::bad_request(ApproveError::NoReason.to_string()))
+        }
+        Err(e @ ApproveError::NotAwaiting { .. }) => Err(ApiError::conflict(e.to_string())),
+        Err(e @ ApproveError::Unknown(_)) => Err(ApiError::not_found(e.to_string())),
+        Err(e) => Err(ApiError::internal(e)),
+    }
+}
+
+/// Unix milliseconds as RFC 3339 UTC.
+pub fn rfc3339(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,16 @@
+-- What each manifest references (SQLite). Keep in step with ../postgres/0006_registry.sql.
+-- The registry needs these without re-reading manifest bytes: promotion links the same
+-- blobs and child manifests into the target repository, and garbage collection follows them.
+-- `kind` is 'blob' (config, layer) or 'manifest' (a child of an index); `position` keeps the
+-- order the manifest lists them in.
+
+CREATE TABLE manifest_references (
+    repository  TEXT NOT NULL,
+    digest      TEXT NOT NULL,
+    position    BIGINT NOT NULL,
+    kind        TEXT NOT NULL CHECK (kind IN ('blob', 'manifest')),
+    target      TEXT NOT NULL,
+    PRIMARY KEY (repository, digest, position),
+    FOREIGN KEY (repository, digest) REFERENCES manifests (repository, digest) ON DELETE CASCADE
+);
+CREATE INDEX manifest_references_by_target ON manifest_references (target);
