@@ -20,5 +20,9 @@ mod sbom_real_image;
 mod scan;
 #[path = "cli/scan_oracle.rs"]
 mod scan_oracle;
+#[path = "cli/server.rs"]
+mod server;
+#[path = "cli/server_harness.rs"]
+mod server_harness;
 #[path = "cli/version.rs"]
 mod version;

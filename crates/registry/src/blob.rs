@@ -2,7 +2,9 @@
 
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
-use http::header::{ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, HeaderValue, RANGE};
+use http::header::{
+    ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, HeaderValue, RANGE,
+};
 use http::{Method, StatusCode};
 use portcullis_types::{Digest, RegistryAction};
 use tokio_util::io::ReaderStream;
@@ -172,10 +174,31 @@ mod tests {
     #[test]
     fn ranges_follow_rfc_9110() {
         let r = |h: &str, size| parse_range(h, size);
-        assert_eq!(r("bytes=0-9", 100), Ok(Some(ByteRange { start: 0, end: 10 })));
-        assert_eq!(r("bytes=90-", 100), Ok(Some(ByteRange { start: 90, end: 100 })));
-        assert_eq!(r("bytes=-10", 100), Ok(Some(ByteRange { start: 90, end: 100 })));
-        assert_eq!(r("bytes=95-200", 100), Ok(Some(ByteRange { start: 95, end: 100 })));
+        assert_eq!(
+            r("bytes=0-9", 100),
+            Ok(Some(ByteRange { start: 0, end: 10 }))
+        );
+        assert_eq!(
+            r("bytes=90-", 100),
+            Ok(Some(ByteRange {
+                start: 90,
+                end: 100
+            }))
+        );
+        assert_eq!(
+            r("bytes=-10", 100),
+            Ok(Some(ByteRange {
+                start: 90,
+                end: 100
+            }))
+        );
+        assert_eq!(
+            r("bytes=95-200", 100),
+            Ok(Some(ByteRange {
+                start: 95,
+                end: 100
+            }))
+        );
         assert_eq!(r("bytes=100-", 100), Err(()));
         assert_eq!(r("bytes=5-1", 100), Err(()));
         assert_eq!(r("bytes=x-1", 100), Err(()));

@@ -2,8 +2,8 @@
 //! library's non-HTTP functions (promotion, upload cleanup) return.
 
 use axum::response::{IntoResponse, Response};
-use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use http::StatusCode;
+use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use portcullis_store::StoreError;
 use portcullis_store::blobs::BlobError;
 use portcullis_types::Digest;
@@ -55,10 +55,11 @@ impl ErrorCode {
         match self {
             ErrorCode::BlobUnknown
             | ErrorCode::BlobUploadUnknown
-            | ErrorCode::ManifestBlobUnknown
             | ErrorCode::ManifestUnknown
             | ErrorCode::NameUnknown => StatusCode::NOT_FOUND,
+            // A manifest naming an absent blob is a bad push, as the reference registry says.
             ErrorCode::BlobUploadInvalid
+            | ErrorCode::ManifestBlobUnknown
             | ErrorCode::DigestInvalid
             | ErrorCode::ManifestInvalid
             | ErrorCode::NameInvalid
@@ -169,8 +170,10 @@ impl From<BlobError> for ApiError {
             BlobError::InvalidUploadId(_) | BlobError::UnknownUpload(_) => {
                 ApiError::new(ErrorCode::BlobUploadUnknown, message)
             }
-            BlobError::OffsetMismatch { .. } => ApiError::new(ErrorCode::BlobUploadInvalid, message)
-                .with_status(StatusCode::RANGE_NOT_SATISFIABLE),
+            BlobError::OffsetMismatch { .. } => {
+                ApiError::new(ErrorCode::BlobUploadInvalid, message)
+                    .with_status(StatusCode::RANGE_NOT_SATISFIABLE)
+            }
             BlobError::TooLarge { .. } => ApiError::new(ErrorCode::SizeInvalid, message)
                 .with_status(StatusCode::PAYLOAD_TOO_LARGE),
             BlobError::Body { .. } => ApiError::new(ErrorCode::BlobUploadInvalid, message),

@@ -169,6 +169,18 @@ impl Registry {
         Ok(ids)
     }
 
+    /// Runs [`Registry::expire_idle_uploads`] every `period`, forever; spawn it beside the
+    /// server. A failed round is logged and tried again at the next tick.
+    pub async fn expire_uploads_every(self: Arc<Self>, period: Duration) {
+        let mut ticks = tokio::time::interval(period);
+        loop {
+            ticks.tick().await;
+            if let Err(err) = self.expire_idle_uploads().await {
+                tracing::warn!(error = %err, "expiring idle uploads failed; retrying later");
+            }
+        }
+    }
+
     /// The configuration.
     pub fn config(&self) -> &RegistryConfig {
         &self.config
@@ -323,10 +335,7 @@ async fn route_request(registry: &Registry, request: Request) -> Result<Response
         }
         (_, method) => Err(ApiError::new(
             ErrorCode::Unsupported,
-            format!(
-                "method {method} is not supported on `{}`",
-                parts.uri.path()
-            ),
+            format!("method {method} is not supported on `{}`", parts.uri.path()),
         )),
     }
 }

@@ -2,8 +2,8 @@
 //! `GET /v2/<name>/referrers/<digest>` (an image index, with the `artifactType` filter).
 
 use axum::response::{IntoResponse, Response};
-use http::header::{CONTENT_TYPE, HeaderName, HeaderValue, LINK};
 use http::StatusCode;
+use http::header::{CONTENT_TYPE, HeaderName, HeaderValue, LINK};
 use portcullis_types::RegistryAction;
 
 use crate::error::{ApiError, ErrorCode};
@@ -50,7 +50,10 @@ pub(crate) async fn tags(
         )
         .with_detail(serde_json::json!({ "name": name })));
     }
-    let page = registry.store.list_tags(name, Some(n), last.as_deref()).await?;
+    let page = registry
+        .store
+        .list_tags(name, Some(n), last.as_deref())
+        .await?;
     let mut response = json_response(
         &serde_json::json!({ "name": name, "tags": page.names }),
         "application/json",

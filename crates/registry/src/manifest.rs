@@ -131,7 +131,9 @@ pub(crate) async fn put(
         if !present {
             return Err(ApiError::digest_detail(
                 ErrorCode::ManifestBlobUnknown,
-                format!("blob `{blob}` referenced by the manifest is not in repository `{name}`; push it first"),
+                format!(
+                    "blob `{blob}` referenced by the manifest is not in repository `{name}`; push it first"
+                ),
                 blob,
             ));
         }
@@ -140,7 +142,9 @@ pub(crate) async fn put(
         if registry.store.manifest(name, &child).await?.is_none() {
             return Err(ApiError::digest_detail(
                 ErrorCode::ManifestBlobUnknown,
-                format!("manifest `{child}` listed by the index is not in repository `{name}`; push it first"),
+                format!(
+                    "manifest `{child}` listed by the index is not in repository `{name}`; push it first"
+                ),
                 &child,
             ));
         }
@@ -231,9 +235,5 @@ pub(crate) async fn delete(
     }
     registry.hook.manifest_deleted(&mut tx, &deleted).await?;
     tx.commit().await?;
-    Ok(empty(
-        StatusCode::ACCEPTED,
-        &[],
-    ))
+    Ok(empty(StatusCode::ACCEPTED, &[]))
 }
-

@@ -19,8 +19,7 @@ impl Reference {
         if text.contains(':') {
             return parse_digest(text).map(Reference::Digest);
         }
-        validate_tag(text)
-            .map_err(|e| ApiError::new(ErrorCode::ManifestInvalid, e.to_string()))?;
+        validate_tag(text).map_err(|e| ApiError::new(ErrorCode::ManifestInvalid, e.to_string()))?;
         Ok(Reference::Tag(text.to_owned()))
     }
 }
@@ -158,7 +157,10 @@ mod tests {
         );
         assert!(matches!(
             route(&format!("/v2/a/manifests/{}", D.replace(':', "%3A"))),
-            Some(Route::Manifest { reference: Reference::Digest(_), .. })
+            Some(Route::Manifest {
+                reference: Reference::Digest(_),
+                ..
+            })
         ));
         assert_eq!(
             route("/v2/a/b/blobs/uploads/"),

@@ -45,7 +45,7 @@ fn created(name: &str, digest: &Digest) -> Response {
         &[
             (LOCATION, format!("/v2/{name}/blobs/{digest}")),
             (CONTENT_DIGEST, digest.to_string()),
-            ],
+        ],
     )
 }
 
@@ -118,7 +118,8 @@ async fn mountable(
     {
         return Ok(false);
     }
-    Ok(registry.store.blob_linked(from, digest).await? && registry.blobs.stat(digest).await?.is_some())
+    Ok(registry.store.blob_linked(from, digest).await?
+        && registry.blobs.stat(digest).await?.is_some())
 }
 
 /// The open session `id` of repository `name`, or `BLOB_UPLOAD_UNKNOWN`.
@@ -127,7 +128,9 @@ async fn session(registry: &Registry, name: &str, id: &str) -> Result<UploadSess
         Some(session) if session.repository == name => Ok(session),
         _ => Err(ApiError::new(
             ErrorCode::BlobUploadUnknown,
-            format!("upload `{id}` of repository `{name}` is not open (finished, cancelled, expired or never started); start a new one"),
+            format!(
+                "upload `{id}` of repository `{name}` is not open (finished, cancelled, expired or never started); start a new one"
+            ),
         )),
     }
 }
@@ -143,7 +146,10 @@ fn check_content_range(
         return Ok(());
     };
     let text = header.to_str().unwrap_or("");
-    let spec = text.trim().trim_start_matches("bytes").trim_start_matches(['=', ' ']);
+    let spec = text
+        .trim()
+        .trim_start_matches("bytes")
+        .trim_start_matches(['=', ' ']);
     let start = spec
         .split_once('-')
         .and_then(|(from, _)| from.trim().parse::<u64>().ok());
@@ -165,11 +171,7 @@ fn check_content_range(
 }
 
 /// Appends the body to the session and records the new length.
-async fn append(
-    registry: &Registry,
-    session: &UploadSession,
-    body: Body,
-) -> Result<u64, ApiError> {
+async fn append(registry: &Registry, session: &UploadSession, body: Body) -> Result<u64, ApiError> {
     let from = session.bytes_received;
     let to = registry
         .blobs
@@ -212,7 +214,10 @@ pub(crate) async fn finish(
     let committed = registry.blobs.commit(id, &digest).await;
     if let Err(err) = committed {
         // A digest mismatch discards the bytes; the session ends with them.
-        if matches!(err, portcullis_store::blobs::BlobError::DigestMismatch { .. }) {
+        if matches!(
+            err,
+            portcullis_store::blobs::BlobError::DigestMismatch { .. }
+        ) {
             registry.store.finish_upload(id).await?;
         }
         return Err(err.into());
@@ -247,8 +252,5 @@ pub(crate) async fn cancel(
     session(registry, name, id).await?;
     registry.blobs.abort(id).await?;
     registry.store.finish_upload(id).await?;
-    Ok(empty(
-        StatusCode::NO_CONTENT,
-        &[],
-    ))
+    Ok(empty(StatusCode::NO_CONTENT, &[]))
 }

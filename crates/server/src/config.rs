@@ -58,6 +58,8 @@ pub struct ServerConfig {
     pub max_entries: u64,
     /// Webhook delivery attempts before a delivery is marked failed.
     pub webhook_max_attempts: u32,
+    /// Seconds to wait after the 1st, 2nd… failed delivery; the last repeats.
+    pub webhook_backoff: Vec<u64>,
 }
 
 impl Default for ServerConfig {
@@ -85,6 +87,7 @@ impl Default for ServerConfig {
             max_uncompressed_bytes: limits.max_uncompressed_bytes,
             max_entries: limits.max_entries,
             webhook_max_attempts: 8,
+            webhook_backoff: vec![5, 30, 120, 600, 3600],
         }
     }
 }
@@ -138,6 +141,12 @@ impl ServerConfig {
         }
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             return invalid("tls-cert", "give both `tls-cert` and `tls-key`, or neither");
+        }
+        if self.webhook_backoff.is_empty() || self.webhook_max_attempts == 0 {
+            return invalid(
+                "webhook-backoff",
+                "give at least one wait in seconds and at least one attempt",
+            );
         }
         if self.promotion_stage.is_empty() {
             return invalid(

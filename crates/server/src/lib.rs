@@ -247,6 +247,11 @@ pub async fn run_workers(
 async fn deliveries(store: Store, config: Arc<ServerConfig>, shutdown: watch::Receiver<bool>) {
     let mut delivery = portcullis_events::DeliveryConfig::default();
     delivery.max_attempts = config.webhook_max_attempts;
+    delivery.backoff = config
+        .webhook_backoff
+        .iter()
+        .map(|s| std::time::Duration::from_secs(*s))
+        .collect();
     let mut stop = shutdown;
     portcullis_events::run_deliveries(store, delivery, async move {
         let _ = stop.wait_for(|s| *s).await;

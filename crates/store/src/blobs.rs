@@ -48,8 +48,14 @@ pub enum BlobError {
     #[error("upload `{0}` has no partial file (finished, cancelled or cleaned up)")]
     UnknownUpload(String),
     #[error("upload `{id}` holds {actual} bytes, but the chunk starts at byte {expected}")]
-    OffsetMismatch { id: String, expected: u64, actual: u64 },
-    #[error("upload `{id}` would exceed the blob size limit of {limit} bytes; raise the limit or push a smaller blob")]
+    OffsetMismatch {
+        id: String,
+        expected: u64,
+        actual: u64,
+    },
+    #[error(
+        "upload `{id}` would exceed the blob size limit of {limit} bytes; raise the limit or push a smaller blob"
+    )]
     TooLarge { id: String, limit: u64 },
     #[error("the client's body stream failed after {received} bytes of upload `{id}`")]
     Body {

@@ -4,6 +4,8 @@
 
 #[path = "store/cluster.rs"]
 mod cluster;
+#[path = "store/registry_references.rs"]
+mod registry_references;
 #[path = "store/suite.rs"]
 mod suite;
 #[path = "store/auth.rs"]
@@ -102,6 +104,11 @@ on_both_backends!(auth as auth_tests:
     tokens_are_found_by_hash_only_while_valid,
     admins_are_detected_by_users_and_usable_tokens,
     settings_are_created_once_even_when_concurrent,
+);
+
+on_both_backends!(registry_references as registry_references_tests:
+    references_keep_their_order_and_go_with_their_manifest,
+    upload_ids_list_the_open_sessions,
 );
 
 on_both_backends!(suite as suite_tests:

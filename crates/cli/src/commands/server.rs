@@ -152,10 +152,14 @@ pub fn run_server(args: ServerArgs) -> anyhow::Result<ExitCode> {
         let server = Server::start(config.clone(), home.clone(), bootstrap.as_deref()).await?;
         greet(&config, &home, server.bootstrap_token.as_deref());
         let app = server.router();
-        axum::serve(listener, app)
-            .with_graceful_shutdown(stop_signal())
-            .await
-            .context("the server stopped with an error")?;
+        // The peer address lets the login limiter count failures per source as well.
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(stop_signal())
+        .await
+        .context("the server stopped with an error")?;
         output::note("portcullis server: stopping (finishing jobs in progress)");
         server.shutdown().await;
         anyhow::Ok(())

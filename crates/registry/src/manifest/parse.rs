@@ -100,8 +100,8 @@ pub(crate) fn parse(content_type: Option<&str>, body: &[u8]) -> Result<ParsedMan
                 .as_ref()
                 .ok_or_else(|| invalid("the image manifest has no `config`".to_owned()))?;
             let layers = raw.layers.as_deref().unwrap_or_default();
-            for (field, descriptor) in std::iter::once(("config", config))
-                .chain(layers.iter().map(|l| ("layers", l)))
+            for (field, descriptor) in
+                std::iter::once(("config", config)).chain(layers.iter().map(|l| ("layers", l)))
             {
                 let digest = descriptor_digest(descriptor, field)?;
                 if descriptor.urls.is_empty() {
@@ -165,7 +165,11 @@ mod tests {
         );
         let parsed = parse(Some(OCI_MANIFEST), body.as_bytes()).expect("valid");
         assert_eq!(parsed.references.len(), 2);
-        assert_eq!(parsed.required_blobs.len(), 1, "the layer with urls is external");
+        assert_eq!(
+            parsed.required_blobs.len(),
+            1,
+            "the layer with urls is external"
+        );
         assert_eq!(parsed.subject.map(|d| d.to_string()).as_deref(), Some(B));
         assert_eq!(parsed.artifact_type.as_deref(), Some("application/x.sig"));
     }

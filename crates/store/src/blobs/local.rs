@@ -58,11 +58,13 @@ async fn blocking<T: Send + 'static>(
     path: &Path,
     f: impl FnOnce() -> Result<T, BlobError> + Send + 'static,
 ) -> Result<T, BlobError> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| BlobError::Io {
-        operation: "finish a blocking task on",
-        path: path.to_owned(),
-        source: io::Error::other(e),
-    })?
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| BlobError::Io {
+            operation: "finish a blocking task on",
+            path: path.to_owned(),
+            source: io::Error::other(e),
+        })?
 }
 
 impl LocalBlobs {
@@ -543,5 +545,102 @@ impl BlobBackend for LocalBlobs {
     }
     fn delete<'a>(&'a self, digest: &'a Digest) -> BoxFuture<'a, Result<bool, BlobError>> {
         Box::pin(LocalBlobs::delete(self, digest))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::stream;
+
+    fn body(chunks: &[&[u8]]) -> ByteStream {
+        let chunks: Vec<Result<Bytes, io::Error>> = chunks
+            .iter()
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        stream::iter(chunks).boxed()
+    }
+
+    fn digest_of(bytes: &[u8]) -> Digest {
+        Digest::sha256_from_bytes(Sha256::digest(bytes).into())
+    }
+
+    #[tokio::test]
+    async fn chunks_survive_a_restart_and_commit_under_their_digest() -> Result<(), BlobError> {
+        let dir = tempfile::tempdir().map_err(io_error("create", Path::new("tmp")))?;
+        let blobs = LocalBlobs::open(dir.path()).await?;
+        blobs.begin_upload("s1").await?;
+        assert_eq!(blobs.append("s1", 0, body(&[b"hello ", b"wor"])).await?, 9);
+        // A new instance has no running hash: it re-hashes the partial file.
+        let reopened = LocalBlobs::open(dir.path()).await?;
+        assert_eq!(reopened.append("s1", 9, body(&[b"ld"])).await?, 11);
+        let digest = digest_of(b"hello world");
+        assert_eq!(reopened.commit("s1", &digest).await?, 11);
+        assert_eq!(reopened.stat(&digest).await?, Some(11));
+        let read = tokio::fs::read(reopened.blob_path(&digest)).await.ok();
+        assert_eq!(read.as_deref(), Some(&b"hello world"[..]));
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_wrong_digest_or_offset_leaves_no_blob() -> Result<(), BlobError> {
+        let dir = tempfile::tempdir().map_err(io_error("create", Path::new("tmp")))?;
+        let blobs = LocalBlobs::open(dir.path()).await?;
+        blobs.begin_upload("s2").await?;
+        blobs.append("s2", 0, body(&[b"abc"])).await?;
+        let err = blobs
+            .append("s2", 1, body(&[b"x"]))
+            .await
+            .expect_err("offset");
+        assert!(
+            matches!(err, BlobError::OffsetMismatch { actual: 3, .. }),
+            "{err}"
+        );
+        let wrong = digest_of(b"abd");
+        let err = blobs.commit("s2", &wrong).await.expect_err("digest");
+        assert!(matches!(err, BlobError::DigestMismatch { .. }), "{err}");
+        assert_eq!(blobs.stat(&wrong).await?, None);
+        assert_eq!(blobs.stat(&digest_of(b"abc")).await?, None);
+        assert!(matches!(
+            blobs.upload_len("s2").await,
+            Err(BlobError::UnknownUpload(_))
+        ));
+        assert!(matches!(
+            blobs.begin_upload("../x").await,
+            Err(BlobError::InvalidUploadId(_))
+        ));
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_failed_body_is_cut_back_and_limits_hold() -> Result<(), BlobError> {
+        let dir = tempfile::tempdir().map_err(io_error("create", Path::new("tmp")))?;
+        let blobs = LocalBlobs::open(dir.path()).await?.with_max_blob_size(8);
+        blobs.begin_upload("s3").await?;
+        blobs.append("s3", 0, body(&[b"1234"])).await?;
+        let failing = stream::iter(vec![
+            Ok(Bytes::from_static(b"56")),
+            Err(io::Error::other("client went away")),
+        ])
+        .boxed();
+        let err = blobs.append("s3", 4, failing).await.expect_err("body");
+        assert!(matches!(err, BlobError::Body { .. }), "{err}");
+        assert_eq!(
+            blobs.upload_len("s3").await?,
+            4,
+            "only acknowledged bytes stay"
+        );
+        let err = blobs
+            .append("s3", 4, body(&[b"56789"]))
+            .await
+            .expect_err("limit");
+        assert!(matches!(err, BlobError::TooLarge { limit: 8, .. }), "{err}");
+        blobs.append("s3", 4, body(&[b"5678"])).await?;
+        assert_eq!(blobs.commit("s3", &digest_of(b"12345678")).await?, 8);
+        blobs.begin_upload("keep").await?;
+        blobs.begin_upload("orphan").await?;
+        let keep = BTreeSet::from(["keep".to_owned()]);
+        assert_eq!(blobs.remove_uploads_except(&keep).await?, ["orphan"]);
+        Ok(())
     }
 }
