@@ -22,6 +22,10 @@ mod scan;
 mod scan_oracle;
 #[path = "cli/server.rs"]
 mod server;
+#[path = "cli/server_crash.rs"]
+mod server_crash;
+#[path = "cli/server_events.rs"]
+mod server_events;
 #[path = "cli/server_harness.rs"]
 mod server_harness;
 #[path = "cli/version.rs"]

@@ -128,6 +128,11 @@ impl ServerProcess {
         format!("http://{}", self.addr)
     }
 
+    /// The server process's id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// SIGKILL: no shutdown, no flush.
     pub fn kill9(&mut self) -> anyhow::Result<()> {
         if let Some(mut child) = self.child.take() {
@@ -256,6 +261,13 @@ impl ServerProcess {
             if status == 200 && states.iter().any(|s| v["state"] == *s) {
                 return Ok(v);
             }
+            // A decision other than the expected one will not change by waiting.
+            let settled = ["promoted", "rejected", "awaiting_approval", "failed"];
+            ensure!(
+                !(status == 200 && settled.iter().any(|s| v["state"] == *s)),
+                "{repository}:{tag} is {} instead of {states:?}: {v}",
+                v["state"]
+            );
             ensure!(
                 Instant::now() < deadline,
                 "{repository}:{tag} did not reach {states:?} in {within:?}: {status} {v}\n{}",
