@@ -24,6 +24,8 @@ mod scan_oracle;
 mod server;
 #[path = "cli/server_crash.rs"]
 mod server_crash;
+#[path = "cli/server_differential.rs"]
+mod server_differential;
 #[path = "cli/server_events.rs"]
 mod server_events;
 #[path = "cli/server_harness.rs"]

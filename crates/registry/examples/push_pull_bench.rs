@@ -59,6 +59,7 @@ fn push_pull(addr: &str, layout: &Path, work: &Path) -> anyhow::Result<(Duration
 }
 
 async fn start_ours(root: &Path) -> anyhow::Result<String> {
+    std::fs::create_dir_all(root)?;
     let url = format!("sqlite://{}?mode=rwc", root.join("registry.db").display());
     let registry = Arc::new(Registry::new(
         Store::open(&url).await?,

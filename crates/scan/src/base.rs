@@ -25,7 +25,7 @@ pub enum BaseError {
     Read {
         reference: String,
         #[source]
-        source: ImageError,
+        source: Box<ImageError>,
     },
     #[error("the base image `{0}` has no layers")]
     NoLayers(String),
@@ -54,7 +54,7 @@ pub fn explicit(image: &ImageInfo, base: &str, options: &ReadOptions) -> Result<
     })?;
     let info = portcullis_image::inspect(&source, options).map_err(|source| BaseError::Read {
         reference: base.to_owned(),
-        source,
+        source: Box::new(source),
     })?;
     prefix(image, &info)
 }
@@ -77,7 +77,7 @@ pub fn annotated(image: &ImageInfo, options: &ReadOptions) -> Result<Option<Base
     })?;
     let info = portcullis_image::inspect(&source, options).map_err(|source| BaseError::Read {
         reference: reference.clone(),
-        source,
+        source: Box::new(source),
     })?;
     prefix(image, &info).map(Some)
 }

@@ -33,7 +33,7 @@ pub enum ScanError {
     Read {
         image: String,
         #[source]
-        source: ImageError,
+        source: Box<ImageError>,
     },
     #[error("failed to list the packages of `{image}`")]
     Catalog {
@@ -96,7 +96,7 @@ pub fn read_sbom(
         portcullis_image::read_image(source, options, portcullis_catalog::selector(), progress)
             .map_err(|source| ScanError::Read {
                 image: image.clone(),
-                source,
+                source: Box::new(source),
             })?;
     let catalog = portcullis_catalog::catalog_with(&read, catalog_options)
         .map_err(|source| ScanError::Catalog { image, source })?;

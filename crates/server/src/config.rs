@@ -43,6 +43,8 @@ pub struct ServerConfig {
     pub job_lease: Duration,
     /// Largest manifest accepted, in bytes.
     pub max_manifest_bytes: u64,
+    /// Largest blob (layer) accepted, in bytes.
+    pub max_blob_bytes: u64,
     /// Upload sessions idle longer than this are removed.
     #[serde(with = "seconds")]
     pub upload_idle_timeout: Duration,
@@ -80,6 +82,7 @@ impl Default for ServerConfig {
             workers: 1,
             job_lease: Duration::from_secs(300),
             max_manifest_bytes: 4 * 1024 * 1024,
+            max_blob_bytes: 16 << 30,
             upload_idle_timeout: Duration::from_secs(3600),
             token_lifetime: Duration::from_secs(300),
             allow_anonymous_pull: false,

@@ -106,6 +106,8 @@ pub struct Server {
     pub bootstrap_token: Option<String>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    /// Removes idle uploads; it loops forever, so it is aborted on shutdown.
+    janitor: JoinHandle<()>,
 }
 
 impl Server {
@@ -124,7 +126,8 @@ impl Server {
         let store = Store::open(&config.database_url()).await?;
         let blobs = LocalBlobs::open(&config.data_dir)
             .await
-            .map_err(StartError::Blobs)?;
+            .map_err(StartError::Blobs)?
+            .with_max_blob_size(config.max_blob_bytes);
         let external = config.external_url();
         let mut auth_config = AuthConfig::new(format!("{external}/token"), "portcullis");
         auth_config.token_lifetime = config.token_lifetime;
@@ -172,6 +175,9 @@ impl Server {
             config.clone(),
             receiver,
         )));
+        // Idle upload sessions are removed as they lapse, not only at the next start.
+        let period = (config.upload_idle_timeout / 4).max(std::time::Duration::from_secs(1));
+        let janitor = tokio::spawn(registry.clone().expire_uploads_every(period));
         let state = AppState {
             store,
             auth,
@@ -185,6 +191,7 @@ impl Server {
             bootstrap_token,
             shutdown,
             tasks,
+            janitor,
         })
     }
 
@@ -209,6 +216,7 @@ impl Server {
     /// Stops the background tasks, letting a job in progress finish its step.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
+        self.janitor.abort();
         for task in self.tasks {
             let _ = task.await;
         }
@@ -245,13 +253,15 @@ pub async fn run_workers(
 }
 
 async fn deliveries(store: Store, config: Arc<ServerConfig>, shutdown: watch::Receiver<bool>) {
-    let mut delivery = portcullis_events::DeliveryConfig::default();
-    delivery.max_attempts = config.webhook_max_attempts;
-    delivery.backoff = config
-        .webhook_backoff
-        .iter()
-        .map(|s| std::time::Duration::from_secs(*s))
-        .collect();
+    let delivery = portcullis_events::DeliveryConfig {
+        max_attempts: config.webhook_max_attempts,
+        backoff: config
+            .webhook_backoff
+            .iter()
+            .map(|s| std::time::Duration::from_secs(*s))
+            .collect(),
+        ..portcullis_events::DeliveryConfig::default()
+    };
     let mut stop = shutdown;
     portcullis_events::run_deliveries(store, delivery, async move {
         let _ = stop.wait_for(|s| *s).await;

@@ -55,6 +55,9 @@ impl Histogram {
     }
 }
 
+/// A gauge read at scrape time: name, help, and values by label set (`{state="queued"}`).
+pub type Gauge<'a> = (&'a str, &'a str, Vec<(String, u64)>);
+
 /// Everything the server counts.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -68,7 +71,7 @@ pub struct Metrics {
 impl Metrics {
     /// The exposition text; `gauges` are values read at scrape time (queue depth, images
     /// per state).
-    pub fn render(&self, gauges: &[(&str, &str, Vec<(String, u64)>)]) -> String {
+    pub fn render(&self, gauges: &[Gauge<'_>]) -> String {
         let mut out = String::new();
         let mut counter = |name: &str, help: &str, value: u64| {
             let _ = writeln!(

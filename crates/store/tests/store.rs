@@ -2,16 +2,16 @@
 //! on SQLite (a file in a temporary directory) and once on PostgreSQL (a cluster this test
 //! binary starts on loopback; see `store/cluster.rs`).
 
+#[path = "store/audit.rs"]
+mod audit;
+#[path = "store/auth.rs"]
+mod auth;
 #[path = "store/cluster.rs"]
 mod cluster;
 #[path = "store/registry_references.rs"]
 mod registry_references;
 #[path = "store/suite.rs"]
 mod suite;
-#[path = "store/auth.rs"]
-mod auth;
-#[path = "store/audit.rs"]
-mod audit;
 #[path = "store/webhooks.rs"]
 mod webhooks;
 

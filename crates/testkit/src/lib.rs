@@ -13,6 +13,7 @@
 //! stable across runs. Helpers panic on I/O errors: they only run in tests.
 
 mod archive;
+pub mod differential;
 mod image;
 mod layer;
 mod oci;

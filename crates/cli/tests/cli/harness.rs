@@ -63,6 +63,11 @@ pub struct Registry {
 
 impl Registry {
     pub fn start() -> anyhow::Result<Self> {
+        Self::start_with_delete(false)
+    }
+
+    /// The reference registry, with deletion enabled or not.
+    pub fn start_with_delete(delete: bool) -> anyhow::Result<Self> {
         require("docker-registry", "apt-get install -y docker-registry")?;
         let dir = tempfile::tempdir()?;
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
@@ -71,7 +76,7 @@ impl Registry {
         std::fs::write(
             &config,
             format!(
-                "version: 0.1\nlog: {{ level: error }}\nstorage:\n  filesystem: {{ rootdirectory: {} }}\nhttp:\n  addr: {addr}\n",
+                "version: 0.1\nlog: {{ level: error }}\nstorage:\n  filesystem: {{ rootdirectory: {} }}\n  delete: {{ enabled: {delete} }}\nhttp:\n  addr: {addr}\n",
                 dir.path().join("storage").display()
             ),
         )?;

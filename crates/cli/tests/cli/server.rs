@@ -374,3 +374,135 @@ fn basic(user: &str, password: &str) -> String {
         base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
     )
 }
+
+/// An OCI layout whose index lists the two test images as two platforms.
+fn multi_platform_layout(
+    dir: &std::path::Path,
+) -> anyhow::Result<(String, String, String, String)> {
+    let source = crate::harness::test_images()?.join("oci");
+    let layout = dir.join("multi");
+    let blobs = layout.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs)?;
+    for entry in std::fs::read_dir(source.join("blobs/sha256"))? {
+        let entry = entry?;
+        let target = blobs.join(entry.file_name());
+        if std::fs::hard_link(entry.path(), &target).is_err() {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    std::fs::copy(source.join("oci-layout"), layout.join("oci-layout"))?;
+    let index: Value = serde_json::from_slice(&std::fs::read(source.join("index.json"))?)?;
+    let find = |tag: &str| {
+        index["manifests"]
+            .as_array()
+            .and_then(|m| {
+                m.iter()
+                    .find(|d| d["annotations"]["org.opencontainers.image.ref.name"] == tag)
+            })
+            .cloned()
+            .unwrap_or_default()
+    };
+    let (mut amd64, mut arm64) = (find("bookworm-vuln"), find("bookworm-vuln-deleted"));
+    amd64.as_object_mut().map(|o| o.remove("annotations"));
+    arm64.as_object_mut().map(|o| o.remove("annotations"));
+    amd64["platform"] = serde_json::json!({ "os": "linux", "architecture": "amd64" });
+    arm64["platform"] = serde_json::json!({ "os": "linux", "architecture": "arm64" });
+    let multi = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [amd64, arm64],
+    }))?;
+    let digest = digest_of(&multi);
+    std::fs::write(blobs.join(digest.trim_start_matches("sha256:")), &multi)?;
+    std::fs::write(
+        layout.join("index.json"),
+        serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2,
+            "manifests": [{
+                "mediaType": "application/vnd.oci.image.index.v1+json",
+                "digest": digest,
+                "size": multi.len(),
+                "annotations": { "org.opencontainers.image.ref.name": "multi" },
+            }],
+        }))?,
+    )?;
+    Ok((
+        format!("oci:{}:multi", layout.display()),
+        digest,
+        amd64["digest"].as_str().unwrap_or_default().to_owned(),
+        arm64["digest"].as_str().unwrap_or_default().to_owned(),
+    ))
+}
+
+#[test]
+fn a_multi_platform_index_is_decided_per_platform_and_as_a_whole() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let server = ServerProcess::start(dir.path(), "")?;
+    server.create_team("a")?;
+    let (status, v) = server.send("PUT", "/api/v1/policies/organisation", ADMIN, ORG_POLICY)?;
+    ensure!(status == 200, "{status} {v}");
+    let (source, index_digest, amd64, arm64) = multi_platform_layout(dir.path())?;
+    let out = push(
+        &server,
+        &source,
+        "unscanned/a/multi:v1",
+        &format!("admin:{ADMIN}"),
+        &["--all"],
+    )?;
+    ensure!(out.status.success(), "push: {}", stderr(&out));
+    let image = server.wait_for("unscanned/a/multi", "v1", &["awaiting_approval"], WAIT)?;
+    ensure!(image["digest"] == index_digest.as_str(), "{image}");
+    let platforms = image["decision"]["platforms"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let outcome = |digest: &str| {
+        platforms
+            .iter()
+            .find(|p| p["digest"] == digest)
+            .map(|p| (p["platform"].clone(), p["outcome"].clone()))
+    };
+    // urllib3 is in the amd64 image only: it nudges, arm64 passes, the index as a whole nudges.
+    ensure!(
+        outcome(&amd64) == Some((Value::from("linux/amd64"), Value::from("nudge"))),
+        "{image}"
+    );
+    ensure!(
+        outcome(&arm64) == Some((Value::from("linux/arm64"), Value::from("pass"))),
+        "{image}"
+    );
+    ensure!(
+        image["outcome"] == "nudge" && image["scans"].as_array().map(Vec::len) == Some(2),
+        "{image}"
+    );
+    let id = image["id"].as_i64().unwrap_or_default();
+    let (status, report) = server.get(
+        &format!("/api/v1/images/{id}/report?platform=linux/arm64"),
+        ADMIN,
+    )?;
+    ensure!(
+        status == 200 && report["decision"]["outcome"] == "pass",
+        "{status} {report}"
+    );
+    let (status, v) = server.send(
+        "POST",
+        &format!("/api/v1/images/{id}/approvals"),
+        ADMIN,
+        r#"{"reason":"internal tool"}"#,
+    )?;
+    ensure!(status == 201 && v["state"] == "promoted", "{status} {v}");
+    let creds = format!("admin:{ADMIN}");
+    let (digest, _) = raw_digest(
+        &format!("docker://{}/scanned/a/multi:v1", server.addr),
+        Some(&creds),
+    )?;
+    ensure!(digest == index_digest, "{digest} != {index_digest}");
+    for child in [&amd64, &arm64] {
+        let (digest, _) = raw_digest(
+            &format!("docker://{}/scanned/a/multi@{child}", server.addr),
+            Some(&creds),
+        )?;
+        ensure!(&digest == child);
+    }
+    Ok(())
+}

@@ -47,7 +47,10 @@ pub async fn migrations_are_applied_once_and_data_survives_reopen(
     let store = db.open().await?;
     // Every file of the migration directory, applied once.
     let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite"))?
-        .filter(|e| e.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|x| x == "sql")))
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "sql"))
+        })
         .count() as u64;
     assert!(files >= 5, "only {files} migrations found");
     assert_eq!(store.applied_migrations().await?, files);
