@@ -21,6 +21,7 @@ pub mod config;
 pub mod error;
 pub mod metrics;
 pub mod policies;
+pub mod tls;
 pub mod workflow;
 
 use std::sync::Arc;

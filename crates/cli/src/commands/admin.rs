@@ -145,16 +145,10 @@ pub fn run(args: AdminArgs) -> anyhow::Result<ExitCode> {
     let token = args
         .token
         .context("an admin token is required: --token TOKEN or PORTCULLIS_TOKEN (the server printed one on its first start)")?;
-    let agent = ureq::Agent::new_with_config(
-        ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(60)))
-            .tls_config(
-                ureq::tls::TlsConfig::builder()
-                    .disable_verification(args.insecure)
-                    .build(),
-            )
-            .build(),
+    let agent = portcullis_registry_client::http_agent(
+        concat!("portcullis/", env!("CARGO_PKG_VERSION")),
+        Duration::from_secs(60),
+        args.insecure,
     );
     let client = Client {
         agent,

@@ -54,6 +54,22 @@ pub struct ServerArgs {
     /// Allow deleting manifests and blobs through the registry API
     #[arg(long, env = "PORTCULLIS_DELETE_ENABLED")]
     delete_enabled: bool,
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key)
+    #[arg(
+        long,
+        env = "PORTCULLIS_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert
+    #[arg(
+        long,
+        env = "PORTCULLIS_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -138,6 +154,10 @@ pub fn run_server(args: ServerArgs) -> anyhow::Result<ExitCode> {
     if args.delete_enabled {
         config.delete_enabled = true;
     }
+    if args.tls_cert.is_some() {
+        config.tls_cert = args.tls_cert.clone();
+        config.tls_key = args.tls_key.clone();
+    }
     config.validate()?;
     let bootstrap = std::env::var("PORTCULLIS_BOOTSTRAP_TOKEN").ok();
     runtime()?.block_on(async move {
@@ -149,17 +169,29 @@ pub fn run_server(args: ServerArgs) -> anyhow::Result<ExitCode> {
                     config.listen
                 )
             })?;
+        // A bad certificate or key is refused before anything else starts.
+        if let (Some(cert), Some(key)) = (&config.tls_cert, &config.tls_key) {
+            portcullis_server::tls::acceptor(cert, key)?;
+        }
         let server = Server::start(config.clone(), home.clone(), bootstrap.as_deref()).await?;
         greet(&config, &home, server.bootstrap_token.as_deref());
         let app = server.router();
-        // The peer address lets the login limiter count failures per source as well.
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(stop_signal())
-        .await
-        .context("the server stopped with an error")?;
+        match (&config.tls_cert, &config.tls_key) {
+            (Some(cert), Some(key)) => {
+                let acceptor = portcullis_server::tls::acceptor(cert, key)?;
+                portcullis_server::tls::serve(listener, acceptor, app, stop_signal()).await;
+            }
+            _ => {
+                // The peer address lets the login limiter count failures per source as well.
+                axum::serve(
+                    listener,
+                    app.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(stop_signal())
+                .await
+                .context("the server stopped with an error")?;
+            }
+        }
         output::note("portcullis server: stopping (finishing jobs in progress)");
         server.shutdown().await;
         anyhow::Ok(())
@@ -192,6 +224,12 @@ fn greet(config: &ServerConfig, home: &std::path::Path, token: Option<&str>) {
         "  reports:  {url}/api/v1/images   (one page per image: {url}/reports/<id>)"
     ));
     output::note(&format!("  API:      {url}/api/openapi.json"));
+    if !portcullis_vulndb::Home::new(home).index_path().is_file() {
+        output::note(&format!(
+            "  warning:  no advisory database in {}: every scan fails until you run `portcullis db update` (or `portcullis db import BUNDLE` offline)",
+            home.display()
+        ));
+    }
     match token {
         Some(token) => {
             output::note(

@@ -506,3 +506,90 @@ fn a_multi_platform_index_is_decided_per_platform_and_as_a_whole() -> anyhow::Re
     }
     Ok(())
 }
+
+#[test]
+fn the_server_serves_https_with_the_given_certificate_and_refuses_a_bad_one() -> anyhow::Result<()>
+{
+    require("openssl", "apt-get install -y openssl")?;
+    let dir = tempfile::tempdir()?;
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let out = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()?;
+    ensure!(out.status.success(), "openssl: {}", stderr(&out));
+    let settings = format!(
+        "tls-cert = \"{}\"\ntls-key = \"{}\"\n",
+        cert.display(),
+        key.display()
+    );
+    let server = ServerProcess::start(dir.path(), &settings)?;
+    ensure!(server.url().starts_with("https://"));
+    let (status, _) = server.get("/api/v1/images", ADMIN)?;
+    ensure!(status == 200, "{status}");
+    // skopeo verifies the certificate against the CA it is given (docker's certs.d layout).
+    let certs = dir.path().join("certs.d");
+    std::fs::create_dir_all(&certs)?;
+    std::fs::copy(&cert, certs.join("ca.crt"))?;
+    let creds = format!("admin:{ADMIN}");
+    let out = skopeo(&[
+        "copy",
+        "-q",
+        "--dest-cert-dir",
+        &certs.display().to_string(),
+        "--dest-creds",
+        &creds,
+        &layout("bookworm-vuln-deleted")?,
+        &format!("docker://{}/unscanned/a/tls:v1", server.addr),
+    ])?;
+    ensure!(out.status.success(), "push over TLS: {}", stderr(&out));
+    // Without the CA the certificate is not trusted.
+    let out = skopeo(&[
+        "inspect",
+        "--raw",
+        "--creds",
+        &creds,
+        &format!("docker://{}/unscanned/a/tls:v1", server.addr),
+    ])?;
+    ensure!(
+        !out.status.success() && stderr(&out).contains("certificate"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A key that is not a key: refused at start, naming the file.
+    std::fs::write(dir.path().join("bad.pem"), "not a key")?;
+    let bad = dir.path().join("bad");
+    std::fs::create_dir_all(&bad)?;
+    let out = crate::harness::portcullis()
+        .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(bad.join("data"))
+        .arg("--tls-cert")
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(dir.path().join("bad.pem"))
+        .output()?;
+    let text = stderr(&out);
+    ensure!(
+        out.status.code() == Some(2) && text.contains("bad.pem") && text.contains("private key"),
+        "{text}"
+    );
+    Ok(())
+}

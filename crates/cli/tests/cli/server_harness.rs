@@ -57,6 +57,8 @@ pub struct ServerProcess {
     home: PathBuf,
     child: Option<Child>,
     log: PathBuf,
+    /// `https` when the settings name a certificate.
+    scheme: &'static str,
 }
 
 impl ServerProcess {
@@ -81,6 +83,11 @@ impl ServerProcess {
             home,
             child: None,
             log: dir.join("server.log"),
+            scheme: if extra.contains("tls-cert") {
+                "https"
+            } else {
+                "http"
+            },
         };
         server.spawn()?;
         Ok(server)
@@ -125,7 +132,7 @@ impl ServerProcess {
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     /// The server process's id.
@@ -148,12 +155,8 @@ impl ServerProcess {
     }
 
     fn agent() -> ureq::Agent {
-        ureq::Agent::new_with_config(
-            ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .timeout_global(Some(Duration::from_secs(60)))
-                .build(),
-        )
+        // Test servers with TLS have self-signed certificates.
+        portcullis_registry_client::http_agent("portcullis-tests", Duration::from_secs(60), true)
     }
 
     fn get_raw(&self, path: &str, authorization: Option<&str>) -> anyhow::Result<(u16, String)> {
