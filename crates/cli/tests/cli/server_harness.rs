@@ -19,8 +19,9 @@ pub const ADMIN: &str = "pct_e2e-admin-token-0123456789abcdef";
 pub fn advisory_home() -> anyhow::Result<PathBuf> {
     static HOME: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     HOME.get_or_init(|| {
-        let dir =
-            std::env::temp_dir().join(format!("portcullis-server-tests-{}", std::process::id()));
+        // One place, rebuilt by every run (the update replaces the index atomically), so that
+        // runs do not each leave an index behind.
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("server-tests-home");
         let mut cmd = portcullis();
         cmd.env("PORTCULLIS_HOME", &dir)
             .args(["db", "update", "-q"]);
