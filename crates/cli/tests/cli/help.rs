@@ -79,3 +79,20 @@ fn scan_help_lists_formats_filters_and_exit_codes() -> anyhow::Result<()> {
     insta::assert_snapshot!("scan_help", help);
     Ok(())
 }
+
+#[test]
+fn server_help_names_every_setting_with_its_variable() -> anyhow::Result<()> {
+    let help = String::from_utf8(run_ok(portcullis().args(["server", "--help"]))?)?;
+    for variable in [
+        "PORTCULLIS_CONFIG",
+        "PORTCULLIS_DATA_DIR",
+        "PORTCULLIS_DATABASE_URL",
+        "PORTCULLIS_HOME",
+        "PORTCULLIS_LISTEN",
+        "PORTCULLIS_TLS_CERT",
+    ] {
+        anyhow::ensure!(help.contains(variable), "{variable} missing from:\n{help}");
+    }
+    insta::assert_snapshot!("server_help", help);
+    Ok(())
+}
