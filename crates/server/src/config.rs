@@ -38,6 +38,10 @@ pub struct ServerConfig {
     pub promotion_stage: String,
     /// Scan workers in the server process (0: only separate `portcullis worker`s scan).
     pub workers: usize,
+    /// Attempts a scan gets before the image is marked failed.
+    pub scan_attempts: u32,
+    /// Seconds before a failed scan is tried again, times the attempt number.
+    pub scan_retry_seconds: u64,
     /// How long a worker holds a job before another may take it over.
     #[serde(with = "seconds")]
     pub job_lease: Duration,
@@ -80,6 +84,8 @@ impl Default for ServerConfig {
             delete_enabled: false,
             promotion_stage: "prod".to_owned(),
             workers: 1,
+            scan_attempts: 5,
+            scan_retry_seconds: 5,
             job_lease: Duration::from_secs(300),
             max_manifest_bytes: 4 * 1024 * 1024,
             max_blob_bytes: 16 << 30,

@@ -124,7 +124,9 @@ impl Server {
             source,
         })?;
         let config = Arc::new(config);
-        let store = Store::open(&config.database_url()).await?;
+        let store = Store::open(&config.database_url())
+            .await?
+            .with_max_attempts(config.scan_attempts);
         let blobs = LocalBlobs::open(&config.data_dir)
             .await
             .map_err(StartError::Blobs)?
@@ -233,7 +235,9 @@ pub async fn run_workers(
     shutdown: watch::Receiver<bool>,
 ) -> Result<(), StartError> {
     let config = Arc::new(config);
-    let store = Store::open(&config.database_url()).await?;
+    let store = Store::open(&config.database_url())
+        .await?
+        .with_max_attempts(config.scan_attempts);
     let workflow = Arc::new(Workflow {
         store,
         config,

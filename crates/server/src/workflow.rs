@@ -277,7 +277,8 @@ impl Workflow {
             }
             Err(message) => {
                 self.metrics.worker_errors.inc();
-                let retry = Duration::from_secs(5 * u64::from(job.attempt));
+                let retry =
+                    Duration::from_secs(self.config.scan_retry_seconds * u64::from(job.attempt));
                 let state = self.store.fail(&job, &message, Some(retry)).await;
                 // Out of attempts: the scan is recorded as failed, so its images say why.
                 if matches!(state, Ok(portcullis_store::JobState::Failed)) && job.kind == SCAN_JOB {

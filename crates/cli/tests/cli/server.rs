@@ -593,3 +593,41 @@ fn the_server_serves_https_with_the_given_certificate_and_refuses_a_bad_one() ->
     );
     Ok(())
 }
+
+#[test]
+fn an_image_that_cannot_be_scanned_is_failed_with_the_reason() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    // No advisory database: every scan fails; one retry, one second apart.
+    let empty = dir.path().join("no-advisories");
+    let server = ServerProcess::start_with_home(
+        dir.path(),
+        "scan-attempts = 2\nscan-retry-seconds = 1\n",
+        empty,
+    )?;
+    server.create_team("a")?;
+    let out = push(
+        &server,
+        &layout("bookworm-vuln-deleted")?,
+        "unscanned/a/app:v1",
+        &format!("admin:{ADMIN}"),
+        &[],
+    )?;
+    ensure!(out.status.success(), "{}", stderr(&out));
+    let image = server.wait_for("unscanned/a/app", "v1", &["failed"], WAIT)?;
+    let reason = image["reason"].as_str().unwrap_or_default();
+    ensure!(
+        reason.contains("advisory database") && reason.contains("db update"),
+        "{image}"
+    );
+    ensure!(image["scans"][0]["state"] == "failed", "{image}");
+    let out = skopeo(&[
+        "inspect",
+        "--raw",
+        "--tls-verify=false",
+        "--creds",
+        &format!("admin:{ADMIN}"),
+        &format!("docker://{}/scanned/a/app:v1", server.addr),
+    ])?;
+    ensure!(!out.status.success(), "a failed image must not be promoted");
+    Ok(())
+}

@@ -65,7 +65,11 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts a server with its data in `dir` and `extra` TOML settings.
     pub fn start(dir: &Path, extra: &str) -> anyhow::Result<Self> {
-        let home = advisory_home()?;
+        Self::start_with_home(dir, extra, advisory_home()?)
+    }
+
+    /// [`Self::start`] with another advisory database home.
+    pub fn start_with_home(dir: &Path, extra: &str, home: PathBuf) -> anyhow::Result<Self> {
         let port = free_port()?;
         let addr = format!("127.0.0.1:{port}");
         let data = dir.join("data");
