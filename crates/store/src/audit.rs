@@ -107,9 +107,8 @@ pub struct AuditEntry {
 }
 
 impl AuditEntry {
-    /// The SHA-256 (lowercase hex) of this entry's canonical form; equal to `hash` unless
-    /// the entry was changed.
-    pub fn compute_hash(&self) -> String {
+    /// Every field but `hash`: what the hash covers.
+    fn hashed_fields(&self) -> Map<String, Value> {
         let mut object = Map::new();
         object.insert("seq".into(), self.seq.into());
         object.insert("at".into(), self.at.into());
@@ -118,21 +117,20 @@ impl AuditEntry {
         object.insert("subject".into(), self.subject.clone().into());
         object.insert("details".into(), Value::Object(self.details.clone()));
         object.insert("prev_hash".into(), self.prev_hash.clone().into());
+        object
+    }
+
+    /// The SHA-256 (lowercase hex) of this entry's canonical form; equal to `hash` unless
+    /// the entry was changed.
+    pub fn compute_hash(&self) -> String {
         let mut text = String::new();
-        canonical_json(&Value::Object(object), &mut text);
+        canonical_json(&Value::Object(self.hashed_fields()), &mut text);
         hex::encode(Sha256::digest(text.as_bytes()))
     }
 
     /// The entry as one line of canonical JSON (sorted keys), with a trailing newline.
     pub fn to_json_line(&self) -> String {
-        let mut object = Map::new();
-        object.insert("seq".into(), self.seq.into());
-        object.insert("at".into(), self.at.into());
-        object.insert("actor".into(), self.actor.clone().into());
-        object.insert("action".into(), self.action.clone().into());
-        object.insert("subject".into(), self.subject.clone().into());
-        object.insert("details".into(), Value::Object(self.details.clone()));
-        object.insert("prev_hash".into(), self.prev_hash.clone().into());
+        let mut object = self.hashed_fields();
         object.insert("hash".into(), self.hash.clone().into());
         let mut line = String::new();
         canonical_json(&Value::Object(object), &mut line);

@@ -30,6 +30,19 @@ fn auth_error(e: AuthError) -> ApiError {
     }
 }
 
+/// The audit entry of a user or token given `role` in `teams`.
+fn grant_entry(
+    actor: &str,
+    action: &str,
+    name: &str,
+    role: Role,
+    teams: &BTreeSet<String>,
+) -> NewAuditEntry {
+    NewAuditEntry::new(actor, action, name)
+        .with_detail("role", role.as_str())
+        .with_detail("teams", teams.iter().cloned().collect::<Vec<_>>())
+}
+
 async fn require(
     state: &AppState,
     headers: &HeaderMap,
@@ -220,11 +233,13 @@ pub async fn create_user(
         .create_user(&mut tx, &request)
         .await
         .map_err(auth_error)?;
-    tx.append_audit(
-        NewAuditEntry::new(&principal.name, "user.created", &body.name)
-            .with_detail("role", body.role.as_str())
-            .with_detail("teams", body.teams.iter().cloned().collect::<Vec<_>>()),
-    )
+    tx.append_audit(grant_entry(
+        &principal.name,
+        "user.created",
+        &body.name,
+        body.role,
+        &body.teams,
+    ))
     .await?;
     tx.commit().await?;
     Ok((
@@ -295,11 +310,13 @@ pub async fn create_token(
         )
         .await
         .map_err(auth_error)?;
-    tx.append_audit(
-        NewAuditEntry::new(&principal.name, "token.created", &body.name)
-            .with_detail("role", body.role.as_str())
-            .with_detail("teams", body.teams.iter().cloned().collect::<Vec<_>>()),
-    )
+    tx.append_audit(grant_entry(
+        &principal.name,
+        "token.created",
+        &body.name,
+        body.role,
+        &body.teams,
+    ))
     .await?;
     tx.commit().await?;
     Ok((
