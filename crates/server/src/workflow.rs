@@ -34,6 +34,9 @@ pub use decide::outcome_str;
 pub const SCAN_JOB: &str = "scan";
 pub const DECIDE_JOB: &str = "decide";
 
+/// How often each worker looks for scans whose jobs failed unrecorded ([`Workflow::reconcile`]).
+const RECONCILE_EVERY: Duration = Duration::from_secs(30);
+
 /// The workflow's shared state.
 #[derive(Debug)]
 pub struct Workflow {
@@ -227,9 +230,16 @@ impl Workflow {
         mut shutdown: tokio::sync::watch::Receiver<bool>,
     ) {
         let mut idle = Duration::from_millis(20);
+        let mut last_sweep = std::time::Instant::now();
         loop {
             if *shutdown.borrow() {
                 return;
+            }
+            if last_sweep.elapsed() >= RECONCILE_EVERY {
+                last_sweep = std::time::Instant::now();
+                if self.reconcile().await.is_err() {
+                    self.metrics.worker_errors.inc();
+                }
             }
             match self.store.claim(&name, self.config.job_lease).await {
                 Ok(Some(job)) => {
@@ -335,6 +345,12 @@ impl Workflow {
         else {
             return Ok(());
         };
+        self.record_failed_digest(&digest, message).await
+    }
+
+    /// Records that `digest` could not be scanned, and decides the images waiting for it.
+    async fn record_failed_digest(&self, digest: &str, message: &str) -> Result<(), StoreError> {
+        let digest = digest.to_owned();
         let record = ScanRecord {
             digest: digest.clone(),
             state: "failed".to_owned(),
@@ -346,6 +362,45 @@ impl Workflow {
         };
         self.finish_scan(&record).await?;
         self.decide_waiting(&digest).await
+    }
+
+    /// Finds images still waiting for a scan whose job ended `failed` without a worker
+    /// recording it (every attempt's worker died, so the queue failed it when the last lease
+    /// lapsed), and records the failure so that they end `failed` with the reason instead of
+    /// waiting for ever. Returns how many scans it recorded.
+    pub async fn reconcile(&self) -> Result<usize, StoreError> {
+        let mut recorded = 0;
+        for state in [ImageState::Queued, ImageState::Scanning] {
+            let filter = portcullis_store::workflow::ImageFilter {
+                state: Some(state),
+                limit: 1000,
+                ..Default::default()
+            };
+            for image in self.store.images(&filter).await? {
+                let children = self.store.image_children(image.id).await?;
+                let digests: Vec<String> = if children.is_empty() {
+                    vec![image.digest.clone()]
+                } else {
+                    children.into_iter().map(|c| c.digest).collect()
+                };
+                for digest in digests {
+                    if self.store.scan(&digest).await?.is_some() {
+                        continue;
+                    }
+                    let job = self.store.job_by_key(SCAN_JOB, &digest).await?;
+                    if let Some(job) = job
+                        && job.state == portcullis_store::JobState::Failed
+                    {
+                        let reason = job
+                            .last_error
+                            .unwrap_or_else(|| "the scan job failed".to_owned());
+                        self.record_failed_digest(&digest, &reason).await?;
+                        recorded += 1;
+                    }
+                }
+            }
+        }
+        Ok(recorded)
     }
 
     async fn mark_scanning(&self, digest: &str) -> Result<(), StoreError> {
