@@ -70,6 +70,31 @@ impl From<AccessError> for ApiError {
     }
 }
 
+/// A request axum could not take apart (a body that is not the JSON asked for, a path or
+/// query parameter of the wrong type): the same JSON error shape as every other failure,
+/// with axum's text, which names the field and position.
+macro_rules! from_rejection {
+    ($($rejection:ty),*) => {$(
+        impl From<$rejection> for ApiError {
+            fn from(rejection: $rejection) -> Self {
+                let status = rejection.status();
+                let code = if status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+                    "unsupported-media-type"
+                } else {
+                    "bad-request"
+                };
+                Self::new(status, code, rejection.body_text())
+            }
+        }
+    )*};
+}
+
+from_rejection!(
+    axum::extract::rejection::JsonRejection,
+    axum::extract::rejection::PathRejection,
+    axum::extract::rejection::QueryRejection
+);
+
 impl From<portcullis_store::StoreError> for ApiError {
     fn from(e: portcullis_store::StoreError) -> Self {
         Self::internal(e)

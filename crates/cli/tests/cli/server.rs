@@ -631,3 +631,46 @@ fn an_image_that_cannot_be_scanned_is_failed_with_the_reason() -> anyhow::Result
     ensure!(!out.status.success(), "a failed image must not be promoted");
     Ok(())
 }
+
+#[test]
+fn malformed_api_requests_get_json_errors_that_name_the_problem() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let server = ServerProcess::start(dir.path(), "")?;
+    let cases: [(&str, &str, Option<&str>, u16, &str); 5] = [
+        ("POST", "/api/v1/teams", Some("{bad"), 400, "JSON"),
+        (
+            "POST",
+            "/api/v1/teams",
+            Some("{}"),
+            422,
+            "missing field `name`",
+        ),
+        ("GET", "/api/v1/images/abc", None, 400, "abc"),
+        ("GET", "/api/v1/images?limit=-1", None, 400, "limit"),
+        (
+            "GET",
+            "/api/v1/images?state=bogus",
+            None,
+            400,
+            "awaiting_approval",
+        ),
+    ];
+    for (method, path, body, status, needle) in cases {
+        let (got, v) = match body {
+            Some(b) => server.send(method, path, ADMIN, b)?,
+            None => server.get(path, ADMIN)?,
+        };
+        let message = v["error"]["message"].as_str().unwrap_or_default();
+        ensure!(
+            got == status && v["error"]["code"].is_string() && message.contains(needle),
+            "{method} {path}: {got} {v}"
+        );
+    }
+    // Without credentials: 401 with a challenge, in the same shape.
+    let (status, v) = server.get_basic("/api/v1/images", "Basic bm9ib2R5Om5vdGhpbmc=")?;
+    ensure!(
+        status == 401 && v["error"]["code"] == "unauthorized",
+        "{status} {v}"
+    );
+    Ok(())
+}

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use portcullis_auth::{AuthError, NewTokenRequest, NewUserRequest, permissions};
 use portcullis_store::audit::NewAuditEntry;
@@ -14,8 +14,8 @@ use portcullis_types::{Principal, Role};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::AppState;
 use super::images::rfc3339;
+use super::{ApiJson, ApiPath, ApiQuery, AppState};
 use crate::error::ApiError;
 use crate::policies;
 
@@ -79,7 +79,7 @@ pub async fn policies(
 pub async fn policy(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     state.principal(&headers).await?;
     match state.store.policy_document(&name).await? {
@@ -101,7 +101,7 @@ pub async fn policy(
 pub async fn put_policy(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     body: String,
 ) -> Result<Json<Value>, ApiError> {
     let principal = require(
@@ -148,7 +148,7 @@ pub struct NewTeamBody {
 pub async fn create_team(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Json(body): Json<NewTeamBody>,
+    ApiJson(body): ApiJson<NewTeamBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let principal = require(
         &state,
@@ -212,7 +212,7 @@ impl std::fmt::Debug for NewUserBody {
 pub async fn create_user(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Json(body): Json<NewUserBody>,
+    ApiJson(body): ApiJson<NewUserBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let principal = require(
         &state,
@@ -284,7 +284,7 @@ pub struct NewTokenBody {
 pub async fn create_token(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Json(body): Json<NewTokenBody>,
+    ApiJson(body): ApiJson<NewTokenBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let principal = require(
         &state,
@@ -329,7 +329,7 @@ pub async fn create_token(
 pub async fn revoke_token(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let principal = require(
         &state,
@@ -384,7 +384,7 @@ pub struct NewWebhookBody {
 pub async fn create_webhook(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Json(body): Json<NewWebhookBody>,
+    ApiJson(body): ApiJson<NewWebhookBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let principal = require(
         &state,
@@ -435,7 +435,7 @@ pub async fn create_webhook(
 pub async fn delete_webhook(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode, ApiError> {
     let principal = require(
         &state,
@@ -468,7 +468,7 @@ pub struct DeliveryQuery {
 pub async fn deliveries(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<DeliveryQuery>,
+    ApiQuery(q): ApiQuery<DeliveryQuery>,
 ) -> Result<Json<Value>, ApiError> {
     require(
         &state,
@@ -511,7 +511,7 @@ pub async fn deliveries(
 pub async fn redeliver(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode, ApiError> {
     require(
         &state,
@@ -538,7 +538,7 @@ pub struct AuditQuery {
 pub async fn audit(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<AuditQuery>,
+    ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Result<Json<Value>, ApiError> {
     require(
         &state,

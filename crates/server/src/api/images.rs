@@ -1,7 +1,7 @@
 //! Images, their reports and approvals.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use portcullis_auth::permissions;
@@ -10,7 +10,7 @@ use portcullis_types::Principal;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::AppState;
+use super::{ApiJson, ApiPath, ApiQuery, AppState};
 use crate::error::ApiError;
 use crate::workflow::ApproveError;
 
@@ -26,7 +26,7 @@ pub struct ListQuery {
 pub async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let principal = state.principal(&headers).await?;
     let image_state = match q.state.as_deref() {
@@ -157,7 +157,7 @@ pub async fn describe(
 pub async fn show(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Value>, ApiError> {
     let principal = state.principal(&headers).await?;
     let image = readable(&state, &principal, id).await?;
@@ -176,7 +176,7 @@ pub struct LookupQuery {
 pub async fn lookup(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<LookupQuery>,
+    ApiQuery(q): ApiQuery<LookupQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let principal = state.principal(&headers).await?;
     let digest = if q.reference.contains(':') && q.reference.starts_with("sha256:") {
@@ -266,8 +266,8 @@ async fn stored_report(
 pub async fn report(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<i64>,
-    Query(q): Query<ReportQuery>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> Result<Json<portcullis_report::ScanReport>, ApiError> {
     let principal = state.principal(&headers).await?;
     let image = readable(&state, &principal, id).await?;
@@ -280,8 +280,8 @@ pub async fn report(
 pub async fn report_page(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<i64>,
-    Query(q): Query<ReportQuery>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> Result<Response, ApiError> {
     let principal = state.principal(&headers).await?;
     let image = readable(&state, &principal, id).await?;
@@ -307,7 +307,7 @@ pub async fn report_page(
 pub async fn approvals(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Value>, ApiError> {
     let principal = state.principal(&headers).await?;
     let image = readable(&state, &principal, id).await?;
@@ -327,8 +327,8 @@ pub struct ApproveBody {
 pub async fn approve(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<i64>,
-    Json(body): Json<ApproveBody>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<ApproveBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let principal = state.principal(&headers).await?;
     let image = readable(&state, &principal, id).await?;
