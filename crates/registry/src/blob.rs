@@ -141,16 +141,7 @@ pub(crate) async fn delete(
     name: &str,
     digest: &str,
 ) -> Result<Response, ApiError> {
-    if !registry.config.delete_enabled {
-        return Err(ApiError::new(
-            ErrorCode::Unsupported,
-            "deleting is disabled on this registry; an administrator can enable it",
-        ));
-    }
-    registry.check_write_zone(name)?;
-    registry
-        .authorize(parts, &[scope(name, &[RegistryAction::Delete])])
-        .await?;
+    registry.authorize_delete(parts, name).await?;
     let digest: Digest = parse_digest(digest)?;
     // Only the link goes: the bytes may serve other repositories (garbage collection
     // removes blobs no repository links).

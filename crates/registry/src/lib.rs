@@ -210,6 +210,24 @@ impl Registry {
         Ok(())
     }
 
+    /// A delete's preconditions, in the order the reference registry checks them: deletion
+    /// enabled, a writable zone, then the caller's `delete` right on `name`.
+    async fn authorize_delete(
+        &self,
+        request: &http::request::Parts,
+        name: &str,
+    ) -> Result<Principal, ApiError> {
+        if !self.config.delete_enabled {
+            return Err(ApiError::new(
+                ErrorCode::Unsupported,
+                "deleting is disabled on this registry; an administrator can enable it",
+            ));
+        }
+        self.check_write_zone(name)?;
+        self.authorize(request, &[scope(name, &[RegistryAction::Delete])])
+            .await
+    }
+
     /// Asks the authorizer whether the request's credentials grant every scope.
     async fn authorize(
         &self,

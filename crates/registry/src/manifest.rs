@@ -203,16 +203,7 @@ pub(crate) async fn delete(
     name: &str,
     reference: &Reference,
 ) -> Result<Response, ApiError> {
-    if !registry.config.delete_enabled {
-        return Err(ApiError::new(
-            ErrorCode::Unsupported,
-            "deleting is disabled on this registry; an administrator can enable it",
-        ));
-    }
-    registry.check_write_zone(name)?;
-    let principal = registry
-        .authorize(parts, &[scope(name, &[RegistryAction::Delete])])
-        .await?;
+    let principal = registry.authorize_delete(parts, name).await?;
     let Some(record) = lookup(registry, name, reference).await? else {
         return Err(unknown(name, reference));
     };

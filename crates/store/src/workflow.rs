@@ -113,7 +113,7 @@ fn serialize_state<S: serde::Serializer>(state: &ImageState, s: S) -> Result<S::
 }
 
 /// A tag pushed for an image.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
 pub struct ImageTag {
     pub tag: String,
     pub pushed_at_ms: i64,
@@ -128,7 +128,7 @@ pub struct ImageChild {
 }
 
 /// The one scan of a manifest digest.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct ScanRecord {
     pub digest: String,
     /// `done` or `failed`.
@@ -143,7 +143,7 @@ pub struct ScanRecord {
 }
 
 /// An approval of a held image.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
 pub struct Approval {
     pub id: i64,
     pub image_id: i64,
@@ -153,7 +153,7 @@ pub struct Approval {
 }
 
 /// A stored policy document.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
 pub struct PolicyDocument {
     pub name: String,
     pub document: String,
@@ -522,21 +522,16 @@ impl Store {
 
     /// The tags pushed for image `id`, by name.
     pub async fn image_tags(&self, id: i64) -> Result<Vec<ImageTag>, StoreError> {
-        let rows: Vec<(String, i64, Option<i64>)> = with_pool!(self, pool => {
-            sqlx::query_as("SELECT tag, pushed_at, promoted_at FROM image_tags WHERE image_id = $1 ORDER BY tag")
-                .bind(id)
-                .fetch_all(pool)
-                .await
+        with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT tag, pushed_at AS pushed_at_ms, promoted_at AS promoted_at_ms FROM image_tags \
+                 WHERE image_id = $1 ORDER BY tag",
+            )
+            .bind(id)
+            .fetch_all(pool)
+            .await
         })
-        .map_err(StoreError::db("list an image's tags"))?;
-        Ok(rows
-            .into_iter()
-            .map(|(tag, pushed_at_ms, promoted_at_ms)| ImageTag {
-                tag,
-                pushed_at_ms,
-                promoted_at_ms,
-            })
-            .collect())
+        .map_err(StoreError::db("list an image's tags"))
     }
 
     /// The platform manifests of index image `id`, in order (empty for a single image).
@@ -556,110 +551,49 @@ impl Store {
 
     /// The scan of `digest`, if it finished.
     pub async fn scan(&self, digest: &str) -> Result<Option<ScanRecord>, StoreError> {
-        let row: Option<ScanRow> = with_pool!(self, pool => {
+        with_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT digest, state, started_at, finished_at, summary, report, error FROM scans WHERE digest = $1",
+                "SELECT digest, state, started_at AS started_at_ms, finished_at AS finished_at_ms, \
+                 summary, report, error FROM scans WHERE digest = $1",
             )
             .bind(digest)
             .fetch_optional(pool)
             .await
         })
-        .map_err(StoreError::db("read a scan"))?;
-        Ok(row.map(|r| ScanRecord {
-            digest: r.digest,
-            state: r.state,
-            started_at_ms: r.started_at,
-            finished_at_ms: r.finished_at,
-            summary: r.summary,
-            report: r.report,
-            error: r.error,
-        }))
-    }
-
-    /// The number of scans recorded (one per digest: the table's key).
-    pub async fn scan_count(&self) -> Result<u64, StoreError> {
-        let n: i64 = with_pool!(self, pool => {
-            sqlx::query_scalar("SELECT COUNT(*) FROM scans").fetch_one(pool).await
-        })
-        .map_err(StoreError::db("count scans"))?;
-        Ok(u64::try_from(n).unwrap_or(0))
+        .map_err(StoreError::db("read a scan"))
     }
 
     /// The approvals of image `id`, oldest first.
     pub async fn approvals(&self, id: i64) -> Result<Vec<Approval>, StoreError> {
-        let rows: Vec<(i64, i64, String, String, i64)> = with_pool!(self, pool => {
-            sqlx::query_as("SELECT id, image_id, approver, reason, at FROM approvals WHERE image_id = $1 ORDER BY id")
-                .bind(id)
-                .fetch_all(pool)
-                .await
+        with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, image_id, approver, reason, at AS at_ms FROM approvals WHERE image_id = $1 ORDER BY id",
+            )
+            .bind(id)
+            .fetch_all(pool)
+            .await
         })
-        .map_err(StoreError::db("list approvals"))?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, image_id, approver, reason, at_ms)| Approval {
-                id,
-                image_id,
-                approver,
-                reason,
-                at_ms,
-            })
-            .collect())
+        .map_err(StoreError::db("list approvals"))
     }
 
     /// Policy document `name`, if stored.
     pub async fn policy_document(&self, name: &str) -> Result<Option<PolicyDocument>, StoreError> {
-        let row: Option<(String, String, i64, String, i64)> = with_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT name, document, version, updated_by, updated_at FROM policy_documents WHERE name = $1",
-            )
-            .bind(name)
-            .fetch_optional(pool)
-            .await
+        let sql = sqlx::AssertSqlSafe(format!("{POLICY_SELECT} WHERE name = $1"));
+        with_pool!(self, pool => {
+            sqlx::query_as(sql).bind(name).fetch_optional(pool).await
         })
-        .map_err(StoreError::db("read a policy document"))?;
-        Ok(row.map(
-            |(name, document, version, updated_by, updated_at_ms)| PolicyDocument {
-                name,
-                document,
-                version,
-                updated_by,
-                updated_at_ms,
-            },
-        ))
+        .map_err(StoreError::db("read a policy document"))
     }
 
     /// Every stored policy document, by name.
     pub async fn policy_documents(&self) -> Result<Vec<PolicyDocument>, StoreError> {
-        let rows: Vec<(String, String, i64, String, i64)> = with_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT name, document, version, updated_by, updated_at FROM policy_documents ORDER BY name",
-            )
-            .fetch_all(pool)
-            .await
+        let sql = sqlx::AssertSqlSafe(format!("{POLICY_SELECT} ORDER BY name"));
+        with_pool!(self, pool => {
+            sqlx::query_as(sql).fetch_all(pool).await
         })
-        .map_err(StoreError::db("list policy documents"))?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(name, document, version, updated_by, updated_at_ms)| PolicyDocument {
-                    name,
-                    document,
-                    version,
-                    updated_by,
-                    updated_at_ms,
-                },
-            )
-            .collect())
+        .map_err(StoreError::db("list policy documents"))
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct ScanRow {
-    digest: String,
-    state: String,
-    started_at: i64,
-    finished_at: i64,
-    summary: Option<String>,
-    report: Option<String>,
-    error: Option<String>,
-}
+const POLICY_SELECT: &str =
+    "SELECT name, document, version, updated_by, updated_at AS updated_at_ms FROM policy_documents";
