@@ -2,6 +2,10 @@
 
 #[path = "cli/db.rs"]
 mod db;
+#[path = "cli/gate.rs"]
+mod gate;
+#[path = "cli/gate_examples.rs"]
+mod gate_examples;
 #[path = "cli/harness.rs"]
 mod harness;
 #[path = "cli/help.rs"]
@@ -22,6 +26,8 @@ mod scan;
 mod scan_oracle;
 #[path = "cli/server.rs"]
 mod server;
+#[path = "cli/server_approval.rs"]
+mod server_approval;
 #[path = "cli/server_crash.rs"]
 mod server_crash;
 #[path = "cli/server_differential.rs"]
