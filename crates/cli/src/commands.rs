@@ -1,8 +1,11 @@
 //! One module per subcommand, and the screens they share.
 
 pub mod admin;
+mod api_client;
+pub mod approve;
 pub mod db;
 pub mod decide;
+pub mod gate;
 pub mod image;
 pub mod policy;
 mod progress;

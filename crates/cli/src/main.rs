@@ -38,6 +38,10 @@ enum Command {
     Admin(commands::admin::AdminArgs),
     /// Verify or export the server's hash-chained audit log
     Audit(commands::admin::AuditArgs),
+    /// Wait for the server's decision on a pushed image; ask for an approval only when needed
+    Gate(Box<commands::gate::GateArgs>),
+    /// Approve a nudged image (security or admin), with a reason that is recorded
+    Approve(commands::approve::ApproveArgs),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +56,8 @@ fn main() -> ExitCode {
         Command::Worker(args) => commands::server::run_worker(args),
         Command::Admin(args) => commands::admin::run(args),
         Command::Audit(args) => commands::admin::audit(args),
+        Command::Gate(args) => commands::gate::run(*args),
+        Command::Approve(args) => commands::approve::run(args),
     };
     match result {
         Ok(code) => code,

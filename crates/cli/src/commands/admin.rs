@@ -11,6 +11,7 @@ use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
+use super::api_client::ApiClient;
 use crate::output;
 
 #[derive(Debug, Args)]
@@ -90,71 +91,11 @@ enum TokenCommand {
     Revoke { name: String },
 }
 
-struct Client {
-    agent: ureq::Agent,
-    base: String,
-    token: String,
-}
-
-impl Client {
-    fn call(&self, method: &str, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
-        let url = format!("{}{path}", self.base.trim_end_matches('/'));
-        let auth = format!("Bearer {}", self.token);
-        let response = match (method, body) {
-            ("GET", _) => self.agent.get(&url).header("Authorization", &auth).call(),
-            ("DELETE", _) => self
-                .agent
-                .delete(&url)
-                .header("Authorization", &auth)
-                .call(),
-            (_, Some(body)) => self
-                .agent
-                .post(&url)
-                .header("Authorization", &auth)
-                .header("Content-Type", "application/json")
-                .send(body.to_string().as_bytes()),
-            (_, None) => self
-                .agent
-                .post(&url)
-                .header("Authorization", &auth)
-                .send_empty(),
-        }
-        .with_context(|| format!("cannot reach the server at {}; check --server", self.base))?;
-        let status = response.status().as_u16();
-        let text = response
-            .into_body()
-            .read_to_string()
-            .context("failed to read the server's answer")?;
-        let value: Value = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        if status >= 400 {
-            let message = value
-                .pointer("/error/message")
-                .and_then(Value::as_str)
-                .map_or_else(|| value.to_string(), str::to_owned);
-            bail!("the server refused ({status}): {message}");
-        }
-        Ok(value)
-    }
-}
-
 pub fn run(args: AdminArgs) -> anyhow::Result<ExitCode> {
     let token = args
         .token
         .context("an admin token is required: --token TOKEN or PORTCULLIS_TOKEN (the server printed one on its first start)")?;
-    let agent = portcullis_registry_client::http_agent(
-        concat!("portcullis/", env!("CARGO_PKG_VERSION")),
-        Duration::from_secs(60),
-        args.insecure,
-    );
-    let client = Client {
-        agent,
-        base: args.server,
-        token,
-    };
+    let client = ApiClient::new(&args.server, token, Duration::from_secs(60), args.insecure);
     let teams = |t: Vec<String>| t.into_iter().collect::<BTreeSet<_>>();
     let value = match args.command {
         AdminCommand::Team(TeamCommand::Create { name }) => {

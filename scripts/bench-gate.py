@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""Time from the end of a push to `portcullis gate` printing the decision.
+
+Usage: scripts/bench-gate.py [--images DIR] [--rounds N] [--check]
+
+Builds the release binary and an advisory index from ../shared/vulndata, starts
+`portcullis server` on a loopback port with an organisation policy that nudges on urllib3
+(so the test image `bookworm-vuln` is nudged and `bookworm-vuln-deleted` passes), and
+warms the index with one push. Then, round by round, skopeo pushes each of the two images
+(built by ../shared/tools/make-images.sh) to a new repository and, as soon as skopeo
+returns, `portcullis gate IMAGE --timeout 0` runs as a pipeline would (no terminal). The
+figure is the time from skopeo's exit to the gate's first line on stdout (the decision);
+beside it, the server's own push-to-decision time (decidedAt - pushedAt), so the ratio
+shows what the gate adds (process start, polling, the reports it fetches).
+
+Target (issue 9): under 3 s with a warm index. With --check, exits 1 unless it holds.
+"""
+import argparse
+import datetime
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TOKEN = "pct_bench-admin-token-0123456789abcdef"
+POLICY = ("apiVersion: portcullis.dev/v1\nkind: Policy\nmetadata: { name: bench }\nspec:\n  stages:\n"
+          "    - name: prod\n      rules:\n        - { name: urllib3-review, when: { packages: [urllib3] }, action: nudge }\n")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def api(port, method, path, body=None, content_type="application/json"):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method, data=body)
+    req.add_header("Authorization", f"Bearer {TOKEN}")
+    if body is not None:
+        req.add_header("Content-Type", content_type)
+    try:
+        with urllib.request.urlopen(req) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+def ts(s):
+    return datetime.datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--images", default=os.environ.get("PORTCULLIS_TEST_IMAGES", os.path.expanduser("~/pcdata/img")))
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--check", action="store_true")
+    args = ap.parse_args()
+
+    subprocess.run(["cargo", "build", "--release", "-q", "-p", "portcullis-cli"], cwd=ROOT, check=True)
+    binary = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "portcullis")
+    work = tempfile.mkdtemp(prefix="portcullis-bench-gate-")
+    server = None
+    try:
+        home = os.path.join(work, "home")
+        cmd = [binary, "db", "update", "-q", "--home", home]
+        for name in ["pypa", "go-vulndb", "rustsec", "rubysec", "nodejs-wg", "cisa-kev", "debian-dsa-dla"]:
+            cmd += ["--source", os.path.join(ROOT, "..", "shared", "vulndata", f"{name}.tar.gz")]
+        subprocess.run(cmd, check=True)
+        port = free_port()
+        env = dict(os.environ, PORTCULLIS_BOOTSTRAP_TOKEN=TOKEN, PORTCULLIS_HOME=home)
+        server = subprocess.Popen([binary, "server", "--listen", f"127.0.0.1:{port}", "--data-dir", os.path.join(work, "data")],
+                                  env=env, stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "server.log"), "w"))
+        deadline = time.time() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if time.time() > deadline:
+                    sys.exit("the server did not start")
+                time.sleep(0.05)
+        assert api(port, "PUT", "/api/v1/policies/organisation", POLICY.encode(), "application/yaml")[0] == 200
+        assert api(port, "POST", "/api/v1/teams", b'{"name":"bench"}')[0] == 201
+        gate_env = dict(os.environ, PORTCULLIS_SERVER=f"http://127.0.0.1:{port}", PORTCULLIS_TOKEN=TOKEN)
+
+        def round_trip(tag, repo):
+            source = f"oci:{os.path.join(args.images, 'oci')}:{tag}"
+            subprocess.run(["skopeo", "copy", "-q", "--retry-times", "0", "--dest-tls-verify=false", "--dest-creds", f"admin:{TOKEN}",
+                            source, f"docker://127.0.0.1:{port}/{repo}:v1"], check=True, env=dict(os.environ, HOME=tempfile.mkdtemp(dir=work)))
+            pushed = time.perf_counter()
+            gate = subprocess.Popen([binary, "gate", f"127.0.0.1:{port}/{repo}:v1", "--timeout", "0"], env=gate_env,
+                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+            first = gate.stdout.readline()
+            printed = time.perf_counter() - pushed
+            gate.stdout.read()
+            code = gate.wait()
+            status, image = api(port, "GET", f"/api/v1/images/lookup?repository={repo}&reference=v1")
+            server_side = ts(image["decidedAt"]) - ts(image["pushedAt"])
+            return printed, server_side, code, first.decode().strip()
+
+        round_trip("bookworm-vuln-deleted", "unscanned/bench/warm")
+        rows = {"pass": [], "nudge": []}
+        for i in range(args.rounds):
+            for kind, tag, expect in [("pass", "bookworm-vuln-deleted", 0), ("nudge", "bookworm-vuln", 3)]:
+                printed, server_side, code, first = round_trip(tag, f"unscanned/bench/{kind}-{i}")
+                if code != expect:
+                    sys.exit(f"{kind}: the gate exited {code}, expected {expect}: {first}")
+                rows[kind].append((printed, server_side))
+        for kind, r in rows.items():
+            printed = [p for p, _ in r]
+            server_side = [s for _, s in r]
+            print(f"{kind}: push end -> decision printed: median {statistics.median(printed):.3f} s, max {max(printed):.3f} s; "
+                  f"server push -> decision median {statistics.median(server_side):.3f} s; "
+                  f"ratio gate/server {statistics.median(printed) / max(statistics.median(server_side), 0.001):.2f} ({args.rounds} rounds)")
+        worst = max(p for r in rows.values() for p, _ in r)
+        print(f"worst: {worst:.3f} s (target < 3 s)")
+        if args.check and worst >= 3.0:
+            sys.exit(1)
+    finally:
+        if server:
+            server.kill()
+            server.wait()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
