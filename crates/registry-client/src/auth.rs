@@ -57,6 +57,8 @@ struct TokenResponse {
 pub(crate) struct Target<'a> {
     pub(crate) registry: &'a str,
     pub(crate) repository: &'a str,
+    /// Ask for `pull,push` rather than `pull` (bearer tokens are scoped).
+    pub(crate) push: bool,
 }
 
 impl Authenticator {
@@ -106,7 +108,8 @@ impl Authenticator {
                 Some(Secret::RefreshToken { .. }) | None => None,
             }),
             Challenge::Bearer { realm, service, .. } => {
-                let scope = format!("repository:{}:pull", target.repository);
+                let actions = if target.push { "pull,push" } else { "pull" };
+                let scope = format!("repository:{}:{actions}", target.repository);
                 let key = (target.registry.to_owned(), scope.clone());
                 if !refresh {
                     let tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);

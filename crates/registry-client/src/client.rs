@@ -52,6 +52,11 @@ impl fmt::Debug for Client {
     }
 }
 
+/// A push request, sent with `(base URL, Authorization header)`; see
+/// [`Client::send_for_push`].
+pub(crate) type PushSend<'a, E> =
+    dyn FnMut(&str, Option<&str>) -> Result<Response<ureq::Body>, E> + 'a;
+
 /// What a request is about, for error messages.
 enum Subject<'a> {
     Manifest(&'a str),
@@ -228,6 +233,7 @@ impl Client {
         let target = Target {
             registry: &reference.registry,
             repository: &reference.repository,
+            push: false,
         };
         let mut retried = false;
         loop {
@@ -270,6 +276,66 @@ impl Client {
             }
             retried = true;
         }
+    }
+
+    /// For pushes (`crate::push`): runs `send(base_url, authorization)` against the
+    /// registry of `reference` with credentials for `repository:<name>:pull,push`, and once
+    /// more after a `401` that brings a (new) challenge. `send` must be able to repeat its
+    /// request (it reopens any body it streams).
+    pub(crate) fn send_for_push<E: From<RegistryError>>(
+        &self,
+        reference: &Reference,
+        send: &mut PushSend<'_, E>,
+    ) -> Result<Response<ureq::Body>, E> {
+        if !reference::is_repository(&reference.repository) {
+            return Err(RegistryError::InvalidOption(format!(
+                "repository `{}` is not a valid repository name",
+                reference.repository
+            ))
+            .into());
+        }
+        let endpoint = self.endpoint(&reference.registry)?;
+        let target = Target {
+            registry: &reference.registry,
+            repository: &reference.repository,
+            push: true,
+        };
+        let mut retried = false;
+        loop {
+            let authorization = match endpoint.challenge() {
+                Some(challenge) => {
+                    self.inner
+                        .auth
+                        .header(&self.inner.agent, target, &challenge, retried)?
+                }
+                None => None,
+            };
+            let response = send(&endpoint.base, authorization.as_deref())?;
+            if response.status() != StatusCode::UNAUTHORIZED || retried {
+                return Ok(response);
+            }
+            let challenge = header(&response, "www-authenticate").and_then(Challenge::select);
+            if challenge.is_none() && endpoint.challenge().is_none() {
+                return Ok(response);
+            }
+            if let Some(challenge) = challenge {
+                *endpoint
+                    .challenge
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = Some(challenge);
+            }
+            retried = true;
+        }
+    }
+
+    /// The shared HTTP agent (for `crate::push`).
+    pub(crate) fn agent(&self) -> &ureq::Agent {
+        &self.inner.agent
+    }
+
+    /// The options this client was made with.
+    pub(crate) fn options(&self) -> &ClientOptions {
+        &self.inner.options
     }
 
     fn transport(&self, reference: &Reference, what: &str, source: ureq::Error) -> RegistryError {

@@ -1,4 +1,5 @@
-//! Pulls manifests and blobs from OCI and Docker registries, blocking.
+//! Pulls manifests and blobs from OCI and Docker registries, and pushes local images to
+//! them, blocking.
 //!
 //! - [`Reference`] parses and normalises an image reference the way Docker does
 //!   (`debian` is `docker.io/library/debian:latest`).
@@ -6,6 +7,9 @@
 //!   the distribution API: [`Client::fetch_manifest`] returns a [`FetchedManifest`]
 //!   (exact bytes, media type, verified digest) and [`Client::fetch_blob`] a
 //!   [`BlobStream`] that the caller reads and verifies.
+//! - [`Client::push`] pushes a [`PushSource`] (`oci:DIR[:TAG]` or
+//!   `docker-archive:FILE[:REF]`) to a reference, reporting [`PushProgress`] and returning
+//!   [`Pushed`] (the manifest digest); it fails with a [`PushError`].
 //! - Failures are [`RegistryError`]s naming the registry, repository and manifest or blob.
 //!
 //! Data flow of a pull: `Reference` → first contact `GET /v2/` (HTTPS, or plain HTTP with
@@ -25,6 +29,7 @@ mod credential_helper;
 mod credential_store;
 mod error;
 mod options;
+mod push;
 mod reference;
 
 pub use agent::http_agent;
@@ -34,4 +39,5 @@ pub use credential_store::CredentialError;
 pub use error::RegistryError;
 pub use options::{ClientOptions, Credentials};
 pub use portcullis_types::Digest;
+pub use push::{PushError, PushProgress, PushSource, Pushed};
 pub use reference::{DOCKER_HUB, Reference, ReferenceError};

@@ -14,6 +14,8 @@ mod bearer;
 mod misbehaving;
 #[path = "registry_client/pull.rs"]
 mod pull;
+#[path = "registry_client/push.rs"]
+mod push;
 #[path = "registry_client/reference_table.rs"]
 mod reference_table;
 #[path = "registry_client/scripted.rs"]

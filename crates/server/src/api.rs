@@ -7,6 +7,7 @@
 //! by the OpenAPI document at `/api/openapi.json` (a test checks that every route is in it).
 
 mod admin;
+mod approval_page;
 mod images;
 
 use std::sync::Arc;
@@ -78,7 +79,12 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/images/{id}/approvals",
             get(images::approvals).post(images::approve),
         )
+        .route("/api/v1/images/{id}/decision", get(images::decision))
         .route("/reports/{id}", get(images::report_page))
+        .route(
+            "/approve/{id}",
+            get(approval_page::page).post(approval_page::submit),
+        )
         .route("/api/v1/policies", get(admin::policies))
         .route(
             "/api/v1/policies/{name}",
@@ -138,4 +144,36 @@ async fn metrics(State(state): State<AppState>) -> Response {
         .metrics
         .render(&[("portcullis_jobs", "Jobs in the queue by state.", jobs)]);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every path this router serves is described in the OpenAPI document, and every
+    /// described path of this router is served.
+    #[test]
+    fn every_route_is_in_the_openapi_document() {
+        let document: serde_json::Value = serde_json::from_str(super::OPENAPI).unwrap();
+        let described = document["paths"].as_object().unwrap();
+        let source = include_str!("api.rs");
+        let source = &source[..source.find("#[cfg(test)]").unwrap()];
+        let routes: Vec<&str> = source
+            .split(".route(")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').nth(1))
+            .collect();
+        assert!(routes.len() > 20, "{routes:?}");
+        for route in &routes {
+            assert!(
+                described.contains_key(*route),
+                "`{route}` is not in openapi.json"
+            );
+        }
+        for path in described.keys() {
+            // `/token` is the registry's token endpoint, served by portcullis-auth.
+            assert!(
+                path == "/token" || routes.contains(&path.as_str()),
+                "openapi.json describes `{path}`, which is not routed"
+            );
+        }
+    }
 }

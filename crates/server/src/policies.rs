@@ -80,6 +80,35 @@ async fn organisation_text(store: &Store) -> Result<String, String> {
         .map_or_else(|| DEFAULT_POLICY.to_owned(), |d| d.document))
 }
 
+/// A policy document that decides a team's images: the stored document, or `None` for the
+/// organisation policy when the embedded default is in force.
+#[derive(Clone, Debug)]
+pub struct AppliedDocument {
+    pub name: String,
+    pub stored: Option<portcullis_store::workflow::PolicyDocument>,
+}
+
+/// The documents [`load`] combines for `team`: the organisation policy (stored or the
+/// embedded default), the team's policy and the exceptions register when stored.
+pub async fn applied(
+    store: &Store,
+    team: &str,
+) -> Result<Vec<AppliedDocument>, portcullis_store::StoreError> {
+    let mut out = vec![AppliedDocument {
+        name: ORGANISATION.to_owned(),
+        stored: store.policy_document(ORGANISATION).await?,
+    }];
+    for name in [team_document(team), EXCEPTIONS.to_owned()] {
+        if let Some(doc) = store.policy_document(&name).await? {
+            out.push(AppliedDocument {
+                name,
+                stored: Some(doc),
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// The policy set for `team` and the exceptions register.
 pub async fn load(store: &Store, team: &str) -> Result<(PolicySet, Option<Exceptions>), String> {
     let org_text = organisation_text(store).await?;

@@ -27,8 +27,10 @@ use crate::config::ServerConfig;
 use crate::metrics::Metrics;
 
 mod decide;
+mod stage;
 
 pub use decide::outcome_str;
+pub use stage::{Evaluation, PlatformDecision, StageError, StageView};
 
 /// Job kinds this workflow queues.
 pub const SCAN_JOB: &str = "scan";
@@ -60,6 +62,16 @@ pub enum ApproveError {
     Store(#[from] StoreError),
     #[error("failed to promote the image: {0}")]
     Promote(String),
+    #[error("the policy has no stage `{stage}`; its stages are {}", stages.join(", "))]
+    UnknownStage { stage: String, stages: Vec<String> },
+    #[error("image {id} is {state}: it can be approved at a stage only once it is decided")]
+    NotDecided { id: i64, state: ImageState },
+    #[error("the policy {says} (stage {stage}); only a nudge can be approved")]
+    NotNudged { stage: String, says: String },
+    #[error("image {id} was approved at stage {stage} already (by {by})")]
+    AlreadyApproved { id: i64, stage: String, by: String },
+    #[error("{0}; fix the stored policy (PUT /api/v1/policies/NAME)")]
+    Policy(String),
 }
 
 /// The team and application of `repository` in the unscanned zone: `unscanned/TEAM/APP…`.
@@ -94,6 +106,7 @@ impl Workflow {
         json!({
             "self": format!("{base}/api/v1/images/{}", image.id),
             "report": format!("{base}/reports/{}", image.id),
+            "approve": format!("{base}/approve/{}", image.id),
         })
     }
 

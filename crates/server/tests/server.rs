@@ -1,4 +1,8 @@
-//! Workflow behaviour on a real SQLite store, below the HTTP layer.
+//! Workflow behaviour on a real SQLite store, below the HTTP layer (and, for stages, through
+//! the router in process).
+
+#[path = "server/stages.rs"]
+mod stages;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -142,7 +142,8 @@ pub struct ScanRecord {
     pub error: Option<String>,
 }
 
-/// An approval of a held image.
+/// An approval of an image at a stage: at the promotion stage it released a held image;
+/// at another stage it records that the nudge there was accepted.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
 pub struct Approval {
     pub id: i64,
@@ -150,6 +151,9 @@ pub struct Approval {
     pub approver: String,
     pub reason: String,
     pub at_ms: i64,
+    /// The stage it was given at (`None` only for an approval of an image that was never
+    /// decided at a stage, which the workflow does not create).
+    pub stage: Option<String>,
 }
 
 /// A stored policy document.
@@ -394,25 +398,32 @@ impl StoreTransaction {
         Ok(affected == 1)
     }
 
-    /// Records an approval of image `id`.
+    /// Records an approval of image `id` at `stage`; returns false, recording nothing, when
+    /// the image has an approval at that stage already (one per image and stage).
     pub async fn add_approval(
         &mut self,
         id: i64,
         approver: &str,
         reason: &str,
-    ) -> Result<(), StoreError> {
+        stage: &str,
+    ) -> Result<bool, StoreError> {
         let now = self.now;
-        with_transaction!(self, conn => {
-            sqlx::query("INSERT INTO approvals (image_id, approver, reason, at) VALUES ($1, $2, $3, $4)")
-                .bind(id)
-                .bind(approver)
-                .bind(reason)
-                .bind(now)
-                .execute(&mut *conn)
-                .await
-                .map(|_| ())
+        let affected = with_transaction!(self, conn => {
+            sqlx::query(
+                "INSERT INTO approvals (image_id, approver, reason, at, stage) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (image_id, stage) DO NOTHING",
+            )
+            .bind(id)
+            .bind(approver)
+            .bind(reason)
+            .bind(now)
+            .bind(stage)
+            .execute(&mut *conn)
+            .await
+            .map(|r| r.rows_affected())
         })
-        .map_err(StoreError::db("record an approval"))
+        .map_err(StoreError::db("record an approval"))?;
+        Ok(affected == 1)
     }
 
     /// Stores policy document `name`, one version above the stored one; returns the version.
@@ -565,15 +576,22 @@ impl Store {
 
     /// The approvals of image `id`, oldest first.
     pub async fn approvals(&self, id: i64) -> Result<Vec<Approval>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!("{APPROVAL_SELECT} WHERE image_id = $1 ORDER BY id"));
         with_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT id, image_id, approver, reason, at AS at_ms FROM approvals WHERE image_id = $1 ORDER BY id",
-            )
-            .bind(id)
-            .fetch_all(pool)
-            .await
+            sqlx::query_as(sql).bind(id).fetch_all(pool).await
         })
         .map_err(StoreError::db("list approvals"))
+    }
+
+    /// The approval of image `id` at `stage`, if one was given.
+    pub async fn approval_at(&self, id: i64, stage: &str) -> Result<Option<Approval>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{APPROVAL_SELECT} WHERE image_id = $1 AND stage = $2"
+        ));
+        with_pool!(self, pool => {
+            sqlx::query_as(sql).bind(id).bind(stage).fetch_optional(pool).await
+        })
+        .map_err(StoreError::db("read an approval"))
     }
 
     /// Policy document `name`, if stored.
@@ -594,6 +612,9 @@ impl Store {
         .map_err(StoreError::db("list policy documents"))
     }
 }
+
+const APPROVAL_SELECT: &str =
+    "SELECT id, image_id, approver, reason, at AS at_ms, stage FROM approvals";
 
 const POLICY_SELECT: &str =
     "SELECT name, document, version, updated_by, updated_at AS updated_at_ms FROM policy_documents";

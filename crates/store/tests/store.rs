@@ -14,6 +14,8 @@ mod registry_references;
 mod suite;
 #[path = "store/webhooks.rs"]
 mod webhooks;
+#[path = "store/workflow.rs"]
+mod workflow;
 
 use std::time::Duration;
 
@@ -109,6 +111,11 @@ on_both_backends!(auth as auth_tests:
 on_both_backends!(registry_references as registry_references_tests:
     references_keep_their_order_and_go_with_their_manifest,
     upload_ids_list_the_open_sessions,
+);
+
+on_both_backends!(workflow as workflow_tests:
+    approvals_are_kept_per_stage_one_each,
+    concurrent_approvals_at_one_stage_record_one,
 );
 
 on_both_backends!(suite as suite_tests:

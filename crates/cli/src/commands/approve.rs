@@ -59,7 +59,16 @@ pub fn run(args: ApproveArgs) -> anyhow::Result<ExitCode> {
                 .map(str::to_owned)
         })
         .unwrap_or_default();
-    let promoted = approved.get("promotedTo").and_then(Value::as_str);
+    let promoted = approved
+        .get("promotedTo")
+        .and_then(Value::as_str)
+        .map(|repository| {
+            if super::gate::is_digest(&target.reference) {
+                format!("{repository}@{}", target.reference)
+            } else {
+                format!("{repository}:{}", target.reference)
+            }
+        });
     output::write_data(
         None,
         format!(

@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 use super::api_client::{ApiClient, Refused, query_value};
 use crate::output;
 use model::{Approval, Gate, GateResult, Links, PlatformDecision};
-pub use target::Target;
+pub use target::{Target, is_digest};
 
 const EXIT_HELP: &str = "\
 Exit codes:
@@ -185,12 +185,15 @@ pub fn run(args: GateArgs) -> anyhow::Result<ExitCode> {
                 query_value(&stage)
             ))?;
             gate.approval = approval(&now);
-            gate.promoted_to = promoted_to(&now);
+            gate.promoted_to = promoted_to(&now, &target);
         }
         if gate.result != GateResult::Approved {
             gate.ways_out = model::ways_out(&gate.diagnostics, &gate.links);
         }
         gate.exit_code = gate.result.exit_code();
+        people.print(&screens::settled(&gate));
+    } else if gate.result == GateResult::Approved {
+        // Approved before this run (say, after `--timeout 0` and an approval elsewhere).
         people.print(&screens::settled(&gate));
     }
     if let Some(path) = &args.junit {
@@ -207,10 +210,35 @@ pub fn run(args: GateArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(gate.exit_code))
 }
 
-/// Pushes `source` to the server's registry with the API token as the password.
+/// Pushes `source` to the server's registry, with the API token as the password.
 fn push(server: &ServerArgs, source: &str, host: &str, target: &Target) -> anyhow::Result<String> {
-    let _ = (server, source, host, target);
-    bail!("--push is not available yet")
+    use portcullis_registry_client::{Client, ClientOptions, Credentials, PushSource, Reference};
+    let parsed = PushSource::parse(source)?;
+    let reference: Reference = format!(
+        "{host}/{}{}{}",
+        target.repository,
+        if target::is_digest(&target.reference) {
+            "@"
+        } else {
+            ":"
+        },
+        target.reference
+    )
+    .parse()
+    .with_context(|| format!("`{host}/{}` is not a registry reference", target.display()))?;
+    let client = Client::new(ClientOptions {
+        // A server reached over plain HTTP has its registry on the same port, without TLS.
+        insecure: server.insecure || server.server.starts_with("http://"),
+        credentials: server.token.clone().map(|password| Credentials {
+            username: "portcullis".to_owned(),
+            password,
+        }),
+        ..ClientOptions::default()
+    })?;
+    let pushed = client
+        .push(&parsed, &reference, &mut |_| {})
+        .with_context(|| format!("cannot push {source} to {host}/{}", target.display()))?;
+    Ok(pushed.digest.to_string())
 }
 
 /// Follows the image until it is decided (or `timeout`), showing its state.
@@ -374,10 +402,15 @@ fn build(
         let report = if policy.decision.outcome == Outcome::Pass {
             None
         } else {
-            let path = format!(
-                "/api/v1/images/{id}/report?platform={}",
-                query_value(&digest)
-            );
+            // A single-platform image's report is the image's own.
+            let path = if Some(digest.as_str()) == image.get("digest").and_then(Value::as_str) {
+                format!("/api/v1/images/{id}/report")
+            } else {
+                format!(
+                    "/api/v1/images/{id}/report?platform={}",
+                    query_value(&digest)
+                )
+            };
             Some(
                 serde_json::from_value::<ScanReport>(client.get(&path)?)
                     .context("the server's report is unreadable")?,
@@ -415,7 +448,7 @@ fn build(
         outcome,
         result,
         exit_code: result.exit_code(),
-        promoted_to: promoted_to(decision),
+        promoted_to: promoted_to(decision, target),
         approval: approval(decision),
         platforms: summaries,
         diagnostics,
@@ -434,8 +467,15 @@ fn approval(decision: &Value) -> Option<Approval> {
     })
 }
 
-fn promoted_to(decision: &Value) -> Option<String> {
-    str_at(decision, "/promotedTo")
+/// Where deployments pull the image from once promoted: the scanned repository with the
+/// pushed tag (or digest).
+fn promoted_to(decision: &Value, target: &Target) -> Option<String> {
+    let repository = str_at(decision, "/promotedTo")?;
+    Some(if target::is_digest(&target.reference) {
+        format!("{repository}@{}", target.reference)
+    } else {
+        format!("{repository}:{}", target.reference)
+    })
 }
 
 fn str_at(v: &Value, pointer: &str) -> Option<String> {

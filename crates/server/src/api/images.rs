@@ -5,14 +5,14 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use portcullis_auth::permissions;
-use portcullis_store::workflow::{ImageFilter, ImageRecord, ImageState};
+use portcullis_store::workflow::{Approval, ImageFilter, ImageRecord, ImageState};
 use portcullis_types::Principal;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{ApiJson, ApiPath, ApiQuery, AppState};
 use crate::error::ApiError;
-use crate::workflow::ApproveError;
+use crate::workflow::{ApproveError, StageError, StageView, outcome_str};
 
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
@@ -51,12 +51,12 @@ pub async fn list(
         .await?;
     let mut out = Vec::new();
     for image in &images {
-        out.push(describe(&state, image, false).await?);
+        out.push(describe(&state, &principal, image, false).await?);
     }
     Ok(Json(json!({ "images": out })))
 }
 
-async fn readable(
+pub async fn readable(
     state: &AppState,
     principal: &Principal,
     id: i64,
@@ -73,9 +73,11 @@ async fn readable(
     Ok(image)
 }
 
-/// The image as the API shows it; `full` adds tags, platforms, approvals and the decision.
+/// The image as the API shows it to `principal` (with what they may do with it); `full`
+/// adds tags, platforms, approvals and the decision.
 pub async fn describe(
     state: &AppState,
+    principal: &Principal,
     image: &ImageRecord,
     full: bool,
 ) -> Result<Value, ApiError> {
@@ -95,6 +97,7 @@ pub async fn describe(
         "updatedAt": rfc3339(image.updated_at_ms),
         "decidedAt": image.decided_at_ms.map(rfc3339),
         "links": state.workflow.image_links(image),
+        "permissions": { "approve": permissions::can_approve(principal, &image.team) },
     });
     if full {
         let tags = state.store.image_tags(image.id).await?;
@@ -132,16 +135,7 @@ pub async fn describe(
         v["platforms"] = json!(children);
         v["scans"] = json!(summaries);
         v["decision"] = decision;
-        v["approvals"] = json!(
-            approvals
-                .iter()
-                .map(|a| json!({
-                    "approver": a.approver,
-                    "reason": a.reason,
-                    "at": rfc3339(a.at_ms),
-                }))
-                .collect::<Vec<_>>()
-        );
+        v["approvals"] = json!(approvals.iter().map(approval_json).collect::<Vec<_>>());
         v["promotedTo"] = match image.state {
             ImageState::Promoted => json!(crate::workflow::scanned_repository(
                 &state.config,
@@ -161,7 +155,7 @@ pub async fn show(
 ) -> Result<Json<Value>, ApiError> {
     let principal = state.principal(&headers).await?;
     let image = readable(&state, &principal, id).await?;
-    Ok(Json(describe(&state, &image, true).await?))
+    Ok(Json(describe(&state, &principal, &image, true).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -202,7 +196,7 @@ pub async fn lookup(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no image {digest} in `{}`", q.repository)))?;
     let image = readable(&state, &principal, image.id).await?;
-    Ok(Json(describe(&state, &image, true).await?))
+    Ok(Json(describe(&state, &principal, &image, true).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -211,7 +205,7 @@ pub struct ReportQuery {
     platform: Option<String>,
 }
 
-async fn stored_report(
+pub async fn stored_report(
     state: &AppState,
     image: &ImageRecord,
     platform: Option<&str>,
@@ -312,18 +306,22 @@ pub async fn approvals(
     let principal = state.principal(&headers).await?;
     let image = readable(&state, &principal, id).await?;
     let approvals = state.store.approvals(image.id).await?;
-    Ok(Json(json!({ "approvals": approvals.iter().map(|a| json!({
-        "approver": a.approver, "reason": a.reason, "at": rfc3339(a.at_ms),
-    })).collect::<Vec<_>>() })))
+    Ok(Json(
+        json!({ "approvals": approvals.iter().map(approval_json).collect::<Vec<_>>() }),
+    ))
 }
 
 #[derive(Debug, Deserialize)]
 pub struct ApproveBody {
     reason: String,
+    /// The stage approved at; the promotion stage when absent.
+    #[serde(default)]
+    stage: Option<String>,
 }
 
-/// `POST /api/v1/images/{id}/approvals` with `{"reason": …}`: security or admin approve a
-/// nudged image, which is then promoted.
+/// `POST /api/v1/images/{id}/approvals` with `{"reason": …, "stage"?: …}`: security or
+/// admin approve a nudged image; at the promotion stage it is then promoted, at another
+/// stage the approval is recorded for that stage only.
 pub async fn approve(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -338,18 +336,122 @@ pub async fn approve(
             permissions::describe(&principal)
         )));
     }
-    match state.workflow.approve(id, &principal, &body.reason).await {
+    match state
+        .workflow
+        .approve_at(id, &principal, &body.reason, body.stage.as_deref())
+        .await
+    {
         Ok(image) => Ok((
             StatusCode::CREATED,
-            Json(describe(&state, &image, true).await?),
+            Json(describe(&state, &principal, &image, true).await?),
         )),
-        Err(ApproveError::NoReason) => {
-            Err(ApiError::bad_request(ApproveError::NoReason.to_string()))
-        }
-        Err(e @ ApproveError::NotAwaiting { .. }) => Err(ApiError::conflict(e.to_string())),
-        Err(e @ ApproveError::Unknown(_)) => Err(ApiError::not_found(e.to_string())),
-        Err(e) => Err(ApiError::internal(e)),
+        Err(e) => Err(approve_error(e)),
     }
+}
+
+/// An approval refused by the workflow, as the API answers it.
+pub fn approve_error(e: ApproveError) -> ApiError {
+    match e {
+        ApproveError::NoReason | ApproveError::UnknownStage { .. } => {
+            ApiError::bad_request(e.to_string())
+        }
+        ApproveError::NotAwaiting { .. }
+        | ApproveError::NotDecided { .. }
+        | ApproveError::NotNudged { .. }
+        | ApproveError::AlreadyApproved { .. }
+        | ApproveError::Policy(_) => ApiError::conflict(e.to_string()),
+        ApproveError::Unknown(_) => ApiError::not_found(e.to_string()),
+        ApproveError::Store(_) | ApproveError::Promote(_) => ApiError::internal(e),
+    }
+}
+
+/// An approval as the API shows it.
+pub fn approval_json(a: &Approval) -> Value {
+    json!({
+        "approver": a.approver,
+        "reason": a.reason,
+        "at": rfc3339(a.at_ms),
+        "stage": a.stage,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DecisionQuery {
+    /// The stage to decide at; the promotion stage when absent.
+    stage: Option<String>,
+}
+
+/// `GET /api/v1/images/{id}/decision?stage=S`: what the policy says at stage `S` (the
+/// stored promotion decision at the stage the image was decided at, else an evaluation of
+/// its stored scans under the current policies), with the approval given there.
+pub async fn decision(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<DecisionQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let principal = state.principal(&headers).await?;
+    let image = readable(&state, &principal, id).await?;
+    let stage = q.stage.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let view = state
+        .workflow
+        .stage_view(&image, stage)
+        .await
+        .map_err(stage_error)?;
+    Ok(Json(decision_json(&state, &principal, &image, &view)))
+}
+
+/// A stage's decision refused, as the API answers it.
+pub fn stage_error(e: StageError) -> ApiError {
+    match e {
+        StageError::Unknown { .. } => ApiError::bad_request(e.to_string()),
+        StageError::Policy(_) => ApiError::conflict(e.to_string()),
+        StageError::Store(e) => ApiError::internal(e),
+    }
+}
+
+/// The decision at a stage as `GET /api/v1/images/{id}/decision` shows it.
+pub fn decision_json(
+    state: &AppState,
+    principal: &Principal,
+    image: &ImageRecord,
+    view: &StageView,
+) -> Value {
+    let promoted = image.state == ImageState::Promoted;
+    let mut links = state.workflow.image_links(image);
+    links["approve"] = json!(format!(
+        "{}/approve/{}?{}",
+        state.config.external_url(),
+        image.id,
+        serde_urlencoded::to_string([("stage", view.stage.as_str())]).unwrap_or_default()
+    ));
+    links["decision"] = json!(format!(
+        "{}/api/v1/images/{}/decision?{}",
+        state.config.external_url(),
+        image.id,
+        serde_urlencoded::to_string([("stage", view.stage.as_str())]).unwrap_or_default()
+    ));
+    json!({
+        "image": image.id,
+        "repository": image.repository,
+        "digest": image.digest,
+        "stage": view.stage,
+        "promotionStage": view.promotion_stage,
+        "stored": view.stored,
+        "state": image.state.as_str(),
+        "outcome": view.outcome.map(outcome_str),
+        "reason": view.reason,
+        "platforms": view.platforms,
+        "approval": view.approval.as_ref().map(approval_json),
+        "promoted": promoted,
+        "promotedTo": if promoted {
+            json!(crate::workflow::scanned_repository(&state.config, &image.repository))
+        } else {
+            Value::Null
+        },
+        "permissions": { "approve": permissions::can_approve(principal, &image.team) },
+        "links": links,
+    })
 }
 
 /// Unix milliseconds as RFC 3339 UTC.

@@ -1,16 +1,15 @@
 //! Deciding an image once its scans are recorded, approving a held one, and promoting:
 //! each a transaction with its audit entries and events.
 
-use portcullis_policy::{Exceptions, Outcome, PolicySet};
-use portcullis_report::{PolicyDecision, ScanReport};
+use portcullis_policy::Outcome;
 use portcullis_store::audit::{NewAuditEntry, SYSTEM_ACTOR};
 use portcullis_store::workflow::{ImageRecord, ImageState, Transition};
 use portcullis_store::{StoreError, StoreTransaction};
 use portcullis_types::{Digest, Principal};
 use serde_json::json;
 
+use super::stage::Evaluation;
 use super::{ApproveError, Workflow, chain, scanned_repository};
-use crate::policies;
 
 impl Workflow {
     /// Tags `tag` (or, with none, every tag pushed for the image; the bare digest when it
@@ -91,58 +90,12 @@ impl Workflow {
         if image.state.is_settled() {
             return Ok(());
         }
-        let children = self.store.image_children(id).await?;
-        let targets: Vec<(String, Option<String>)> = if children.is_empty() {
-            vec![(image.digest.clone(), None)]
-        } else {
-            children
-                .into_iter()
-                .map(|c| (c.digest, c.platform))
-                .collect()
-        };
-        let mut scans = Vec::new();
-        for (digest, platform) in &targets {
-            match self.store.scan(digest).await? {
-                Some(scan) => scans.push((digest.clone(), platform.clone(), scan)),
-                None => return Ok(()),
-            }
-        }
         let stage = self.config.promotion_stage.clone();
-        let loaded = policies::load(&self.store, &image.team).await;
-        let mut platforms = Vec::new();
-        let mut worst = Outcome::Pass;
-        let mut failure: Option<String> = None;
-        for (digest, platform, scan) in &scans {
-            let decision = match (&loaded, scan.state.as_str(), scan.report.as_deref()) {
-                (_, "failed", _) | (_, _, None) => {
-                    failure = Some(format!(
-                        "the scan of {digest} failed: {}",
-                        scan.error.as_deref().unwrap_or("no report")
-                    ));
-                    continue;
-                }
-                (Err(e), _, _) => {
-                    failure = Some(e.clone());
-                    continue;
-                }
-                (Ok((set, exceptions)), _, Some(report)) => {
-                    match decide_one(set, exceptions.as_ref(), report, &image, &stage) {
-                        Ok(d) => d,
-                        Err(e) => {
-                            failure = Some(e);
-                            continue;
-                        }
-                    }
-                }
-            };
-            worst = worst.max(decision.decision.outcome);
-            platforms.push(json!({
-                "digest": digest,
-                "platform": platform,
-                "outcome": outcome_str(decision.decision.outcome),
-                "decision": decision,
-            }));
-        }
+        let (worst, platforms, failure) = match self.evaluate_at(&image, &stage).await? {
+            Evaluation::Pending => return Ok(()),
+            Evaluation::Failed(reason) => (Outcome::Pass, Vec::new(), Some(reason)),
+            Evaluation::Decided { outcome, platforms } => (outcome, platforms, None),
+        };
         let mut tx = self.store.begin().await?;
         let subject = format!("{}@{}", image.repository, image.digest);
         let from = [ImageState::Queued, ImageState::Scanning];
@@ -174,8 +127,7 @@ impl Workflow {
             return tx.commit().await;
         }
         let outcome = outcome_str(worst);
-        let decision = json!({ "stage": stage, "outcome": outcome, "platforms": platforms });
-        let decision_text = decision.to_string();
+        let decision_text = Self::stored_decision(&stage, worst, &platforms);
         let (state, reason) = match worst {
             Outcome::Pass => (ImageState::Promoted, "the policy passed".to_owned()),
             Outcome::Nudge => (
@@ -271,18 +223,35 @@ impl Workflow {
             let state = self.store.image(id).await?.map_or(image.state, |i| i.state);
             return Err(ApproveError::NotAwaiting { id, state });
         }
-        tx.add_approval(id, &principal.name, reason).await?;
+        // The approval is at the stage the image was held at.
+        let stage = image
+            .stage
+            .clone()
+            .unwrap_or_else(|| self.config.promotion_stage.clone());
+        if !tx.add_approval(id, &principal.name, reason, &stage).await? {
+            tx.rollback().await?;
+            let by = self
+                .store
+                .approval_at(id, &stage)
+                .await?
+                .map(|a| a.approver)
+                .unwrap_or_default();
+            return Err(ApproveError::AlreadyApproved { id, stage, by });
+        }
         let subject = format!("{}@{}", image.repository, image.digest);
         tx.append_audit(
             NewAuditEntry::new(&principal.name, "approval.granted", &subject)
                 .with_detail("image", id)
-                .with_detail("reason", reason.to_owned()),
+                .with_detail("reason", reason.to_owned())
+                .with_detail("stage", stage.clone()),
         )
         .await?;
         let data = json!({
             "image": id,
             "approver": principal.name,
             "reason": reason,
+            "stage": stage,
+            "promoted": true,
             "links": self.image_links(&image),
         });
         tx.emit_event(&self.event("approval.granted", &subject, &image.team, data))
@@ -292,30 +261,6 @@ impl Workflow {
         tx.commit().await?;
         self.store.image(id).await?.ok_or(ApproveError::Unknown(id))
     }
-}
-
-fn decide_one(
-    set: &PolicySet,
-    exceptions: Option<&Exceptions>,
-    report: &str,
-    image: &ImageRecord,
-    stage: &str,
-) -> Result<PolicyDecision, String> {
-    let report: ScanReport = serde_json::from_str(report)
-        .map_err(|e| format!("stored scan report is unreadable: {e}"))?;
-    let mut facts = portcullis_scan::facts(&report);
-    facts.repository = Some(format!("{}/{}", image.team, image.app));
-    facts.digest = Some(image.digest.clone());
-    portcullis_scan::decide_with_facts(
-        set,
-        &report,
-        facts,
-        stage,
-        Some(&image.team),
-        exceptions,
-        time::OffsetDateTime::now_utc(),
-    )
-    .map_err(|e| chain(&e))
 }
 
 /// A promotion failure as the store error the hook and the jobs report: the store's own

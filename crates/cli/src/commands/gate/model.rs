@@ -182,7 +182,9 @@ pub fn explain(platforms: &[PlatformDecision]) -> (Vec<PlatformSummary>, Vec<Dia
                         package: f.package.clone(),
                         version: f.version.clone(),
                         severity: full.map(|x| x.severity),
-                        fixed_versions: full.map(|x| x.fixed_versions.clone()).unwrap_or_default(),
+                        fixed_versions: full
+                            .map(|x| x.fixed_versions.iter().map(|v| plain_version(v)).collect())
+                            .unwrap_or_default(),
                         in_base_image: full.is_some_and(|x| x.layer_role == Some(LayerRole::Base)),
                         known_exploited: full.is_some_and(|x| x.kev.is_some()),
                     }
@@ -208,7 +210,7 @@ pub fn explain(platforms: &[PlatformDecision]) -> (Vec<PlatformSummary>, Vec<Dia
         }
     }
     // Block, then nudge, then the rest, as the policy orders them within a platform.
-    diags.sort_by(|a, b| b.action.cmp(&a.action));
+    diags.sort_by_key(|d| std::cmp::Reverse(d.action));
     (summaries, diags)
 }
 
@@ -276,6 +278,11 @@ pub fn ways_out(diags: &[Diag], links: &Links) -> Vec<String> {
         ));
     }
     out
+}
+
+/// A fixed version as people write it: some advisories give it as a range (`>=4.17.11`).
+fn plain_version(v: &str) -> String {
+    v.trim().trim_start_matches(">=").trim().to_owned()
 }
 
 /// Whether dotted version `a` sorts after `b`, number by number (a display heuristic for

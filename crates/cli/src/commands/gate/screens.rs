@@ -105,7 +105,11 @@ pub fn decision(g: &Gate, command: &str) -> String {
     }
     let other = g.diagnostics.len() - reasons.len();
     if other > 0 {
-        let what = if other == 1 { "note or warning" } else { "notes and warnings" };
+        let what = if other == 1 {
+            "note or warning"
+        } else {
+            "notes and warnings"
+        };
         let _ = writeln!(out, "  ({other} more {what} in the report)");
     }
     if g.outcome == Outcome::Block {

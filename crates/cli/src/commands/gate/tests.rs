@@ -10,7 +10,14 @@ use super::model::{
 };
 use super::screens;
 
-fn finding(id: &str, sev: SeverityLevel, package: &str, version: &str, fixed: &[&str], base: bool) -> DiagFinding {
+fn finding(
+    id: &str,
+    sev: SeverityLevel,
+    package: &str,
+    version: &str,
+    fixed: &[&str],
+    base: bool,
+) -> DiagFinding {
     DiagFinding {
         id: id.to_owned(),
         package: package.to_owned(),
@@ -61,13 +68,62 @@ fn gate(outcome: Outcome, result: GateResult) -> Gate {
                 message: "7 findings of severity high or above have a fix".to_owned(),
                 remedy: Some("upgrade the packages to their fixed versions".to_owned()),
                 findings: vec![
-                    finding("CVE-2023-43804", SeverityLevel::High, "urllib3", "1.26.5", &["1.26.17", "2.0.6"], false),
-                    finding("CVE-2023-45803", SeverityLevel::Medium, "urllib3", "1.26.5", &["1.26.18"], false),
-                    finding("CVE-2024-0001", SeverityLevel::Critical, "libssl3", "3.0.11-1~deb12u1", &["3.0.13-1~deb12u1"], true),
-                    finding("CVE-2024-0002", SeverityLevel::High, "libc6", "2.36-9+deb12u3", &[], true),
-                    finding("CVE-2021-23337", SeverityLevel::High, "lodash", "4.17.20", &["4.17.21"], false),
-                    finding("CVE-2020-28500", SeverityLevel::Medium, "lodash", "4.17.20", &["4.17.21"], false),
-                    finding("CVE-2020-8203", SeverityLevel::High, "lodash", "4.17.20", &["4.17.19"], false),
+                    finding(
+                        "CVE-2023-43804",
+                        SeverityLevel::High,
+                        "urllib3",
+                        "1.26.5",
+                        &["1.26.17", "2.0.6"],
+                        false,
+                    ),
+                    finding(
+                        "CVE-2023-45803",
+                        SeverityLevel::Medium,
+                        "urllib3",
+                        "1.26.5",
+                        &["1.26.18"],
+                        false,
+                    ),
+                    finding(
+                        "CVE-2024-0001",
+                        SeverityLevel::Critical,
+                        "libssl3",
+                        "3.0.11-1~deb12u1",
+                        &["3.0.13-1~deb12u1"],
+                        true,
+                    ),
+                    finding(
+                        "CVE-2024-0002",
+                        SeverityLevel::High,
+                        "libc6",
+                        "2.36-9+deb12u3",
+                        &[],
+                        true,
+                    ),
+                    finding(
+                        "CVE-2021-23337",
+                        SeverityLevel::High,
+                        "lodash",
+                        "4.17.20",
+                        &["4.17.21"],
+                        false,
+                    ),
+                    finding(
+                        "CVE-2020-28500",
+                        SeverityLevel::Medium,
+                        "lodash",
+                        "4.17.20",
+                        &["4.17.21"],
+                        false,
+                    ),
+                    finding(
+                        "CVE-2020-8203",
+                        SeverityLevel::High,
+                        "lodash",
+                        "4.17.20",
+                        &["4.17.19"],
+                        false,
+                    ),
                 ],
             },
             Diag {
@@ -102,7 +158,8 @@ fn gate(outcome: Outcome, result: GateResult) -> Gate {
             .then(|| "scanned/payments/api:1.4.2".to_owned()),
         approval: (result == GateResult::Approved).then(|| Approval {
             approver: "sec-alice".to_owned(),
-            reason: "urllib3 is only used by the health check; upgrade tracked in PAY-118".to_owned(),
+            reason: "urllib3 is only used by the health check; upgrade tracked in PAY-118"
+                .to_owned(),
             at: "2026-11-24T10:00:00Z".to_owned(),
         }),
         platforms: vec![summary(None, outcome)],
@@ -127,10 +184,22 @@ fn pass_is_one_line() {
 
 #[test]
 fn nudge_screens() {
-    insta::assert_snapshot!("gate_nudge_approved", screen(&gate(Outcome::Nudge, GateResult::Approved)));
-    insta::assert_snapshot!("gate_nudge_timed_out", screen(&gate(Outcome::Nudge, GateResult::TimedOut)));
-    insta::assert_snapshot!("gate_nudge_not_waited", screen(&gate(Outcome::Nudge, GateResult::AwaitingApproval)));
-    insta::assert_snapshot!("gate_nudge_declined", screen(&gate(Outcome::Nudge, GateResult::Declined)));
+    insta::assert_snapshot!(
+        "gate_nudge_approved",
+        screen(&gate(Outcome::Nudge, GateResult::Approved))
+    );
+    insta::assert_snapshot!(
+        "gate_nudge_timed_out",
+        screen(&gate(Outcome::Nudge, GateResult::TimedOut))
+    );
+    insta::assert_snapshot!(
+        "gate_nudge_not_waited",
+        screen(&gate(Outcome::Nudge, GateResult::AwaitingApproval))
+    );
+    insta::assert_snapshot!(
+        "gate_nudge_declined",
+        screen(&gate(Outcome::Nudge, GateResult::Declined))
+    );
 }
 
 #[test]
@@ -138,10 +207,22 @@ fn block_screen_names_the_ways_out() {
     let g = gate(Outcome::Block, GateResult::Blocked);
     let text = screen(&g);
     // One upgrade per package, to the highest fix among its findings.
-    assert!(text.contains("upgrade lodash from 4.17.20 to 4.17.21 or later"), "{text}");
-    assert!(text.contains("upgrade urllib3 from 1.26.5 to 1.26.18 or later"), "{text}");
-    assert!(text.contains("rebuild on a newer base image: 2 of these findings"), "{text}");
-    assert!(text.contains("no fix is known yet for CVE-2024-0002"), "{text}");
+    assert!(
+        text.contains("upgrade lodash from 4.17.20 to 4.17.21 or later"),
+        "{text}"
+    );
+    assert!(
+        text.contains("upgrade urllib3 from 1.26.5 to 1.26.18 or later"),
+        "{text}"
+    );
+    assert!(
+        text.contains("rebuild on a newer base image: 2 of these findings"),
+        "{text}"
+    );
+    assert!(
+        text.contains("no fix is known yet for CVE-2024-0002"),
+        "{text}"
+    );
     assert!(text.contains("exception for"), "{text}");
     insta::assert_snapshot!("gate_block", text);
 }
@@ -149,7 +230,10 @@ fn block_screen_names_the_ways_out() {
 #[test]
 fn multi_platform_screens_label_each_platform() {
     let mut g = gate(Outcome::Nudge, GateResult::AwaitingApproval);
-    g.platforms = vec![summary(Some("linux/amd64"), Outcome::Nudge), summary(Some("linux/arm64"), Outcome::Pass)];
+    g.platforms = vec![
+        summary(Some("linux/amd64"), Outcome::Nudge),
+        summary(Some("linux/arm64"), Outcome::Pass),
+    ];
     for d in &mut g.diagnostics {
         d.platform = Some("linux/amd64".to_owned());
     }
@@ -160,13 +244,24 @@ fn multi_platform_screens_label_each_platform() {
 fn junit_reports_each_reason_as_a_case() {
     for (name, outcome, result) in [
         ("gate_junit_pass", Outcome::Pass, GateResult::Passed),
-        ("gate_junit_nudge_timed_out", Outcome::Nudge, GateResult::TimedOut),
-        ("gate_junit_nudge_approved", Outcome::Nudge, GateResult::Approved),
+        (
+            "gate_junit_nudge_timed_out",
+            Outcome::Nudge,
+            GateResult::TimedOut,
+        ),
+        (
+            "gate_junit_nudge_approved",
+            Outcome::Nudge,
+            GateResult::Approved,
+        ),
         ("gate_junit_block", Outcome::Block, GateResult::Blocked),
     ] {
         let xml = screens::junit(&gate(outcome, result));
         let doc = roxmltree::Document::parse(&xml).unwrap_or_else(|e| panic!("{name}: {e}\n{xml}"));
-        let failures = doc.descendants().filter(|n| n.has_tag_name("failure")).count();
+        let failures = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("failure"))
+            .count();
         let expected = usize::from(matches!(result, GateResult::TimedOut | GateResult::Blocked));
         assert_eq!(failures, expected, "{name}: {xml}");
         insta::assert_snapshot!(name, xml);
@@ -184,7 +279,11 @@ fn exit_codes_are_as_documented() {
     assert_eq!(GateResult::Passed.exit_code(), 0);
     assert_eq!(GateResult::Approved.exit_code(), 0);
     assert_eq!(GateResult::Blocked.exit_code(), 4);
-    for r in [GateResult::TimedOut, GateResult::Declined, GateResult::AwaitingApproval] {
+    for r in [
+        GateResult::TimedOut,
+        GateResult::Declined,
+        GateResult::AwaitingApproval,
+    ] {
         assert_eq!(r.exit_code(), 3);
     }
 }
