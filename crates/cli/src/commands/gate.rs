@@ -154,9 +154,14 @@ pub fn run(args: GateArgs) -> anyhow::Result<ExitCode> {
         query_value(&stage)
     ))?;
     progress.line(&format!(
-        "decided: {} at stage {stage}, {:.1}s after the push",
+        "decided: {} at stage {stage}, {:.1}s after {}",
         str_at(&decision, "/outcome").unwrap_or_default(),
-        pushed.elapsed().as_secs_f64()
+        pushed.elapsed().as_secs_f64(),
+        if args.push.is_some() {
+            "the push"
+        } else {
+            "the gate started"
+        }
     ));
     let mut gate = build(&client, &target, &image, &decision, &stage)?;
     people.print(&screens::decision(&gate, &target.display()));
@@ -508,12 +513,26 @@ impl Screen {
 
 /// A spinner on a terminal; plain lines on stderr in CI logs.
 struct Progress {
-    spinner: Option<indicatif::ProgressBar>,
+    terminal: bool,
+    spinner: std::cell::RefCell<Option<indicatif::ProgressBar>>,
 }
 
 impl Progress {
     fn new(terminal: bool) -> Self {
-        let spinner = terminal.then(|| {
+        Self {
+            terminal,
+            spinner: std::cell::RefCell::new(None),
+        }
+    }
+
+    /// The current state: the spinner's message (started on first use), or a line.
+    fn state(&self, message: &str) {
+        if !self.terminal {
+            output::note(&format!("portcullis: {message}"));
+            return;
+        }
+        let mut spinner = self.spinner.borrow_mut();
+        let s = spinner.get_or_insert_with(|| {
             let s = indicatif::ProgressBar::new_spinner();
             if let Ok(style) =
                 indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
@@ -523,36 +542,28 @@ impl Progress {
             s.enable_steady_tick(Duration::from_millis(120));
             s
         });
-        Self { spinner }
-    }
-
-    /// The current state: the spinner's message, or a line.
-    fn state(&self, message: &str) {
-        match &self.spinner {
-            Some(s) => s.set_message(message.to_owned()),
-            None => output::note(&format!("portcullis: {message}")),
-        }
+        s.set_message(message.to_owned());
     }
 
     /// A line that stays.
     fn line(&self, message: &str) {
-        match &self.spinner {
+        match self.spinner.borrow().as_ref() {
             Some(s) => s.println(message),
+            None if self.terminal => output::note(message),
             None => output::note(&format!("portcullis: {message}")),
         }
     }
 
+    /// Takes the spinner off the screen before a screen or a question is printed.
     fn clear(&self) {
-        if let Some(s) = &self.spinner {
-            s.set_message(String::new());
+        if let Some(s) = self.spinner.borrow_mut().take() {
+            s.finish_and_clear();
         }
     }
 }
 
 impl Drop for Progress {
     fn drop(&mut self) {
-        if let Some(s) = &self.spinner {
-            s.finish_and_clear();
-        }
+        self.clear();
     }
 }

@@ -513,3 +513,86 @@ fn wait_exit(child: &mut std::process::Child, within: Duration) -> anyhow::Resul
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Runs the gate under a pseudo-terminal (util-linux `script`), typing `answer`.
+fn gate_at_terminal(s: &Setup, token: &str, image: &str, answer: &str) -> anyhow::Result<Output> {
+    crate::harness::require("script", "apt-get install -y bsdutils")?;
+    let binary = assert_cmd::cargo::cargo_bin("portcullis");
+    let line = format!("'{}' gate '{image}' --timeout 5s", binary.display());
+    let mut child = Command::new("script")
+        .args(["-qfec", &line, "/dev/null"])
+        .env("PORTCULLIS_SERVER", s.server.url())
+        .env("PORTCULLIS_TOKEN", token)
+        .env_remove("PORTCULLIS_STAGE")
+        .env_remove("PORTCULLIS_GATE_TIMEOUT")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().context("no stdin")?;
+        stdin.write_all(answer.as_bytes())?;
+    }
+    Ok(child.wait_with_output()?)
+}
+
+#[test]
+fn an_approver_at_a_terminal_is_asked_for_a_reason_and_a_developer_is_not() -> anyhow::Result<()> {
+    let s = setup()?;
+    s.push("bookworm-vuln", "unscanned/a/tty:v1", &s.developer)?;
+    // An empty answer declines: exit 3, nothing approved.
+    let out = gate_at_terminal(&s, &s.security, &s.image("unscanned/a/tty:v1"), "\n")?;
+    let screen = text(&out.stdout);
+    ensure!(out.status.code() == Some(3), "{}", show(&out));
+    ensure!(
+        screen.contains("Type the reason to approve, or press Enter to decline"),
+        "{screen}"
+    );
+    ensure!(
+        screen.contains("declined at the terminal (exit code 3)"),
+        "{screen}"
+    );
+    let (_, approvals) = s.server.get("/api/v1/images/1/approvals", ADMIN)?;
+    ensure!(
+        approvals["approvals"].as_array().is_some_and(Vec::is_empty),
+        "{approvals}"
+    );
+    // A reason approves, and is recorded with the approver.
+    let reason = "accepted for the release; upgrade in PAY-200";
+    let out = gate_at_terminal(
+        &s,
+        &s.security,
+        &s.image("unscanned/a/tty:v1"),
+        &format!("{reason}\n"),
+    )?;
+    ensure!(out.status.code() == Some(0), "{}", show(&out));
+    ensure!(
+        text(&out.stdout).contains(&format!(
+            "✔ approved by sec-alice at stage prod: \"{reason}\"; deploy from scanned/a/tty:v1"
+        )),
+        "{}",
+        show(&out)
+    );
+    let (_, approvals) = s.server.get("/api/v1/images/1/approvals", ADMIN)?;
+    ensure!(
+        approvals["approvals"][0]["approver"] == "sec-alice"
+            && approvals["approvals"][0]["reason"] == reason,
+        "{approvals}"
+    );
+    // A developer at a terminal cannot approve: no question, the gate waits and times out.
+    s.push("bookworm-vuln", "unscanned/a/tty2:v1", &s.developer)?;
+    let out = gate_at_terminal(&s, &s.developer, &s.image("unscanned/a/tty2:v1"), "")?;
+    ensure!(out.status.code() == Some(3), "{}", show(&out));
+    ensure!(
+        !text(&out.stdout).contains("Type the reason"),
+        "{}",
+        show(&out)
+    );
+    ensure!(
+        text(&out.stdout).contains("no approval within 5s"),
+        "{}",
+        show(&out)
+    );
+    Ok(())
+}

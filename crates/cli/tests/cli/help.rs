@@ -96,3 +96,22 @@ fn server_help_names_every_setting_with_its_variable() -> anyhow::Result<()> {
     insta::assert_snapshot!("server_help", help);
     Ok(())
 }
+
+#[test]
+fn gate_help_documents_the_exit_codes_and_the_environment() -> anyhow::Result<()> {
+    let help = String::from_utf8(run_ok(portcullis().args(["gate", "--help"]))?)?;
+    for needle in [
+        "PORTCULLIS_SERVER",
+        "PORTCULLIS_TOKEN",
+        "PORTCULLIS_STAGE",
+        "PORTCULLIS_GATE_TIMEOUT",
+        "3  nudged and not approved",
+        "4  blocked",
+    ] {
+        anyhow::ensure!(help.contains(needle), "`{needle}` missing from:\n{help}");
+    }
+    insta::assert_snapshot!("gate_help", help);
+    let approve = String::from_utf8(run_ok(portcullis().args(["approve", "--help"]))?)?;
+    insta::assert_snapshot!("approve_help", approve);
+    Ok(())
+}
