@@ -6,8 +6,9 @@ Usage: scripts/bench-gate.py [--images DIR] [--rounds N] [--check]
 Builds the release binary and an advisory index from ../shared/vulndata, starts
 `portcullis server` on a loopback port with an organisation policy that nudges on urllib3
 (so the test image `bookworm-vuln` is nudged and `bookworm-vuln-deleted` passes), and
-warms the index with one push. Then, round by round, skopeo pushes each of the two images
-(built by ../shared/tools/make-images.sh) to a new repository and, as soon as skopeo
+warms the index with one push. Then, round by round, each of the two images (built by
+../shared/tools/make-images.sh) is pushed by skopeo to a new server with an empty data
+directory (so every push is really scanned: no earlier scan or cached layer) and, as soon as skopeo
 returns, `portcullis gate IMAGE --timeout 0` runs as a pipeline would (no terminal). The
 figure is the time from skopeo's exit to the gate's first line on stdout (the decision);
 beside it, the server's own push-to-decision time (decidedAt - pushedAt), so the ratio
@@ -66,31 +67,38 @@ def main():
     subprocess.run(["cargo", "build", "--release", "-q", "-p", "portcullis-cli"], cwd=ROOT, check=True)
     binary = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "portcullis")
     work = tempfile.mkdtemp(prefix="portcullis-bench-gate-")
-    server = None
+    servers = []
     try:
         home = os.path.join(work, "home")
         cmd = [binary, "db", "update", "-q", "--home", home]
         for name in ["pypa", "go-vulndb", "rustsec", "rubysec", "nodejs-wg", "cisa-kev", "debian-dsa-dla"]:
             cmd += ["--source", os.path.join(ROOT, "..", "shared", "vulndata", f"{name}.tar.gz")]
         subprocess.run(cmd, check=True)
-        port = free_port()
-        env = dict(os.environ, PORTCULLIS_BOOTSTRAP_TOKEN=TOKEN, PORTCULLIS_HOME=home)
-        server = subprocess.Popen([binary, "server", "--listen", f"127.0.0.1:{port}", "--data-dir", os.path.join(work, "data")],
-                                  env=env, stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "server.log"), "w"))
-        deadline = time.time() + 30
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if time.time() > deadline:
-                    sys.exit("the server did not start")
-                time.sleep(0.05)
-        assert api(port, "PUT", "/api/v1/policies/organisation", POLICY.encode(), "application/yaml")[0] == 200
-        assert api(port, "POST", "/api/v1/teams", b'{"name":"bench"}')[0] == 201
-        gate_env = dict(os.environ, PORTCULLIS_SERVER=f"http://127.0.0.1:{port}", PORTCULLIS_TOKEN=TOKEN)
+        servers = []
 
-        def round_trip(tag, repo):
+        def start_server(n):
+            """A new server and data directory: nothing scanned, no layer cached."""
+            port = free_port()
+            env = dict(os.environ, PORTCULLIS_BOOTSTRAP_TOKEN=TOKEN, PORTCULLIS_HOME=home)
+            proc = subprocess.Popen([binary, "server", "--listen", f"127.0.0.1:{port}", "--data-dir", os.path.join(work, f"data-{n}")],
+                                    env=env, stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, f"server-{n}.log"), "w"))
+            servers.append(proc)
+            deadline = time.time() + 30
+            while True:
+                try:
+                    with socket.create_connection(("127.0.0.1", port), timeout=1):
+                        break
+                except OSError:
+                    if time.time() > deadline:
+                        sys.exit("the server did not start")
+                    time.sleep(0.05)
+            assert api(port, "PUT", "/api/v1/policies/organisation", POLICY.encode(), "application/yaml")[0] == 200
+            assert api(port, "POST", "/api/v1/teams", b'{"name":"bench"}')[0] == 201
+            return port, proc
+
+        def round_trip(n, tag, repo):
+            port, proc = start_server(n)
+            gate_env = dict(os.environ, PORTCULLIS_SERVER=f"http://127.0.0.1:{port}", PORTCULLIS_TOKEN=TOKEN)
             source = f"oci:{os.path.join(args.images, 'oci')}:{tag}"
             subprocess.run(["skopeo", "copy", "-q", "--retry-times", "0", "--dest-tls-verify=false", "--dest-creds", f"admin:{TOKEN}",
                             source, f"docker://127.0.0.1:{port}/{repo}:v1"], check=True, env=dict(os.environ, HOME=tempfile.mkdtemp(dir=work)))
@@ -103,13 +111,16 @@ def main():
             code = gate.wait()
             status, image = api(port, "GET", f"/api/v1/images/lookup?repository={repo}&reference=v1")
             server_side = ts(image["decidedAt"]) - ts(image["pushedAt"])
+            proc.kill()
+            proc.wait()
             return printed, server_side, code, first.decode().strip()
 
-        round_trip("bookworm-vuln-deleted", "unscanned/bench/warm")
+        # The index is warm (built, and read once) before the rounds.
+        round_trip("warm", "bookworm-vuln-deleted", "unscanned/bench/warm")
         rows = {"pass": [], "nudge": []}
         for i in range(args.rounds):
             for kind, tag, expect in [("pass", "bookworm-vuln-deleted", 0), ("nudge", "bookworm-vuln", 3)]:
-                printed, server_side, code, first = round_trip(tag, f"unscanned/bench/{kind}-{i}")
+                printed, server_side, code, first = round_trip(f"{kind}-{i}", tag, f"unscanned/bench/{kind}-{i}")
                 if code != expect:
                     sys.exit(f"{kind}: the gate exited {code}, expected {expect}: {first}")
                 rows[kind].append((printed, server_side))
@@ -124,9 +135,9 @@ def main():
         if args.check and worst >= 3.0:
             sys.exit(1)
     finally:
-        if server:
-            server.kill()
-            server.wait()
+        for proc in servers:
+            proc.kill()
+            proc.wait()
         shutil.rmtree(work, ignore_errors=True)
 
 

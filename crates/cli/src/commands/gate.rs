@@ -309,7 +309,7 @@ fn wait_for_decision(
             );
         }
         std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(500));
+        pause = (pause * 2).min(Duration::from_millis(250));
     }
 }
 

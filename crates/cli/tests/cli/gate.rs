@@ -596,3 +596,57 @@ fn an_approver_at_a_terminal_is_asked_for_a_reason_and_a_developer_is_not() -> a
     );
     Ok(())
 }
+
+#[test]
+fn a_multi_platform_index_is_pushed_and_explained_per_platform() -> anyhow::Result<()> {
+    let s = setup()?;
+    let dir = tempfile::tempdir()?;
+    let (source, index_digest, _, _) = crate::server::multi_platform_layout(dir.path())?;
+    let out = s
+        .command(
+            &s.developer,
+            &[
+                "gate",
+                &s.image("unscanned/a/multi:v1"),
+                "--push",
+                &source,
+                "--timeout",
+                "0",
+                "--format",
+                "json",
+            ],
+        )
+        .output()?;
+    ensure!(out.status.code() == Some(3), "{}", show(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).with_context(|| show(&out))?;
+    ensure!(v["digest"] == index_digest.as_str(), "{v}");
+    let platforms: Vec<(String, String)> = v["platforms"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            (
+                p["platform"].as_str().unwrap_or("").to_owned(),
+                p["outcome"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    ensure!(
+        platforms
+            == [
+                ("linux/amd64".to_owned(), "nudge".to_owned()),
+                ("linux/arm64".to_owned(), "pass".to_owned())
+            ],
+        "{v}"
+    );
+    // Only amd64 carries urllib3: the reason is labelled with its platform.
+    ensure!(v["diagnostics"][0]["platform"] == "linux/amd64", "{v}");
+    let err = text(&out.stderr);
+    ensure!(
+        err.contains("linux/amd64 (nudge): findings:")
+            && err.contains("linux/arm64 (pass): findings:"),
+        "{err}"
+    );
+    ensure!(err.contains("nudge [linux/amd64] urllib3-review"), "{err}");
+    Ok(())
+}

@@ -376,7 +376,7 @@ fn basic(user: &str, password: &str) -> String {
 }
 
 /// An OCI layout whose index lists the two test images as two platforms.
-fn multi_platform_layout(
+pub fn multi_platform_layout(
     dir: &std::path::Path,
 ) -> anyhow::Result<(String, String, String, String)> {
     let source = crate::harness::test_images()?.join("oci");
