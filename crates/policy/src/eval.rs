@@ -175,6 +175,13 @@ fn image_remedy(when: &ImageConditions) -> String {
     out.join("; ")
 }
 
+/// A fixed version written as a bare version (`3.0.0`, or `>=3.0.0` as some advisories
+/// write it); `None` for a range (`>= 0.6.14, < 1.0.0`).
+fn plain_fix(v: &str) -> Option<&str> {
+    let plain = v.trim().trim_start_matches(">=").trim();
+    (!plain.is_empty() && !plain.contains(['<', '>', '=', ' ', ','])).then_some(plain)
+}
+
 /// Describes conditions for a message: `severity ≥ critical, fix available`.
 pub fn describe(when: &Conditions) -> String {
     let mut parts = Vec::new();
@@ -247,11 +254,11 @@ fn remedy(findings: &[&Finding]) -> String {
     let mut parts: Vec<String> = upgrades
         .iter()
         .take(5)
-        .map(|(name, versions)| match versions.len() {
-            1 => format!(
-                "upgrade {name} to ≥ {}",
-                versions.iter().next().copied().unwrap_or("")
-            ),
+        .map(|(name, versions)| match versions.iter().next().copied() {
+            // Some advisories give the fix as a range already (`>=3.0.0`).
+            Some(v) if versions.len() == 1 && plain_fix(v).is_some() => {
+                format!("upgrade {name} to ≥ {}", plain_fix(v).unwrap_or(v))
+            }
             _ => format!(
                 "upgrade {name} to a fixed version ({})",
                 versions.iter().copied().collect::<Vec<_>>().join(", ")

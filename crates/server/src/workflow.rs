@@ -160,19 +160,47 @@ impl Workflow {
         });
         tx.emit_event(&self.event("image.pushed", &subject, team, data))
             .await?;
-        if created {
+        // A new image is scanned; so is one whose scan failed, pushed again (say after the
+        // advisory database was built): its failed scans are forgotten and retried.
+        let retry = !created && image.state == ImageState::Failed;
+        if retry {
+            let reason = "pushed again: scanning again";
+            tx.transition_image(
+                image.id,
+                &[ImageState::Failed],
+                &Transition {
+                    to: ImageState::Queued,
+                    reason: Some(reason),
+                    stage: None,
+                    outcome: None,
+                    decision: None,
+                },
+            )
+            .await?;
+            tx.append_audit(
+                NewAuditEntry::new(&pushed.principal.name, "image.requeued", &subject)
+                    .with_detail("image", image.id)
+                    .with_detail("reason", reason),
+            )
+            .await?;
+        }
+        if created || retry {
             let digests: Vec<String> = if children.is_empty() {
                 vec![pushed.digest.to_string()]
             } else {
                 children.iter().map(|(d, _)| d.to_string()).collect()
             };
             for digest in &digests {
-                tx.enqueue(SCAN_JOB, digest, &json!({ "digest": digest }).to_string())
-                    .await?;
+                let payload = json!({ "digest": digest }).to_string();
+                if tx.forget_failed_scan(digest).await? {
+                    tx.requeue(SCAN_JOB, digest, &payload).await?;
+                } else {
+                    tx.enqueue(SCAN_JOB, digest, &payload).await?;
+                }
             }
             // Decides at once when every scan exists already (the digest was pushed before,
             // elsewhere); a scan finishing later decides instead.
-            tx.enqueue(
+            tx.requeue(
                 DECIDE_JOB,
                 &image.id.to_string(),
                 &json!({ "image": image.id }).to_string(),

@@ -218,6 +218,35 @@ impl StoreTransaction {
     }
 }
 
+impl StoreTransaction {
+    /// Queues job `(kind, key)` again: a new job, or the finished one (done or failed) reset
+    /// to run now with its attempts cleared. A job still queued or running is left alone.
+    pub async fn requeue(
+        &mut self,
+        kind: &str,
+        key: &str,
+        payload: &str,
+    ) -> Result<JobId, StoreError> {
+        let id = self.enqueue(kind, key, payload).await?;
+        let now = self.now;
+        with_transaction!(self, conn => {
+            sqlx::query(
+                "UPDATE jobs SET state = 'queued', attempts = 0, run_at = $2, worker = NULL, \
+                 lease_expires_at = NULL, last_error = NULL, result = NULL, payload = $3, updated_at = $2 \
+                 WHERE id = $1 AND state IN ('done', 'failed')",
+            )
+            .bind(id.0)
+            .bind(now)
+            .bind(payload)
+            .execute(&mut *conn)
+            .await
+            .map(|r| r.rows_affected())
+        })
+        .map_err(StoreError::db("queue a job again"))?;
+        Ok(id)
+    }
+}
+
 impl Store {
     /// Queues job `(kind, key)` unless it exists; returns its id either way.
     pub async fn enqueue(&self, kind: &str, key: &str, payload: &str) -> Result<JobId, StoreError> {

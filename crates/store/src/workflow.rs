@@ -375,6 +375,20 @@ impl StoreTransaction {
         .map_err(StoreError::db("mark a tag promoted"))
     }
 
+    /// Forgets a failed scan of `digest` (the audit log keeps it), so that a new push scans
+    /// the digest again; returns whether there was one. Successful scans are never removed.
+    pub async fn forget_failed_scan(&mut self, digest: &str) -> Result<bool, StoreError> {
+        let affected = with_transaction!(self, conn => {
+            sqlx::query("DELETE FROM scans WHERE digest = $1 AND state = 'failed'")
+                .bind(digest)
+                .execute(&mut *conn)
+                .await
+                .map(|r| r.rows_affected())
+        })
+        .map_err(StoreError::db("forget a failed scan"))?;
+        Ok(affected == 1)
+    }
+
     /// Records the one scan of `digest`; returns false if one was recorded already (a
     /// worker whose lease lapsed finished the same scan twice: the first stands).
     pub async fn put_scan(&mut self, scan: &ScanRecord) -> Result<bool, StoreError> {

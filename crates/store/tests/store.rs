@@ -116,6 +116,7 @@ on_both_backends!(registry_references as registry_references_tests:
 on_both_backends!(workflow as workflow_tests:
     approvals_are_kept_per_stage_one_each,
     concurrent_approvals_at_one_stage_record_one,
+    failed_scans_can_be_retried_and_done_ones_stay,
 );
 
 on_both_backends!(suite as suite_tests:

@@ -650,3 +650,73 @@ fn a_multi_platform_index_is_pushed_and_explained_per_platform() -> anyhow::Resu
     ensure!(err.contains("nudge [linux/amd64] urllib3-review"), "{err}");
     Ok(())
 }
+
+#[test]
+fn a_scan_that_fails_ends_the_gate_with_the_error_code_and_its_reason() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    // No advisory database: every scan fails; one retry, one second apart.
+    let server = ServerProcess::start_with_home(
+        dir.path(),
+        "scan-attempts = 2\nscan-retry-seconds = 1\n",
+        dir.path().join("no-advisories"),
+    )?;
+    server.create_team("a")?;
+    let (status, v) = server.send("PUT", "/api/v1/policies/organisation", ADMIN, ORG_POLICY)?;
+    ensure!(status == 200, "{status} {v}");
+    let out = push(
+        &server,
+        &layout("bookworm-vuln-deleted")?,
+        "unscanned/a/app:v1",
+        &format!("admin:{ADMIN}"),
+        &[],
+    )?;
+    ensure!(out.status.success(), "{}", text(&out.stderr));
+    let out = portcullis()
+        .args(["gate", &format!("{}/unscanned/a/app:v1", server.addr)])
+        .env("PORTCULLIS_SERVER", server.url())
+        .env("PORTCULLIS_TOKEN", ADMIN)
+        .stdin(Stdio::null())
+        .output()?;
+    ensure!(out.status.code() == Some(2), "{}", show(&out));
+    let err = text(&out.stderr);
+    ensure!(
+        err.contains("error: the scan of unscanned/a/app:v1 failed")
+            && err.contains("db update")
+            && err.contains("push again"),
+        "{}",
+        show(&out)
+    );
+    ensure!(out.stdout.is_empty(), "{}", show(&out));
+    // As the error says: build the database, push again, and the image is scanned again.
+    let home = dir.path().join("no-advisories");
+    std::fs::create_dir_all(&home)?;
+    let copied = Command::new("cp")
+        .arg("-r")
+        .arg(format!(
+            "{}/.",
+            crate::server_harness::advisory_home()?.display()
+        ))
+        .arg(&home)
+        .status()?;
+    ensure!(copied.success(), "copying the advisory index");
+    let out = portcullis()
+        .args([
+            "gate",
+            &format!("{}/unscanned/a/app:v1", server.addr),
+            "--push",
+        ])
+        .arg(layout("bookworm-vuln-deleted")?)
+        .env("PORTCULLIS_SERVER", server.url())
+        .env("PORTCULLIS_TOKEN", ADMIN)
+        .stdin(Stdio::null())
+        .output()?;
+    ensure!(out.status.code() == Some(0), "{}", show(&out));
+    ensure!(
+        text(&out.stdout).starts_with("✔ pass: unscanned/a/app:v1"),
+        "{}",
+        show(&out)
+    );
+    let (_, audit) = server.get("/api/v1/audit?limit=1000", ADMIN)?;
+    ensure!(audit.to_string().contains("image.requeued"), "{audit}");
+    Ok(())
+}

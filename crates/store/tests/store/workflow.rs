@@ -122,3 +122,77 @@ pub async fn concurrent_approvals_at_one_stage_record_one(db: &TestDb) -> anyhow
     ensure!(store.approvals(id).await?.len() == 1);
     Ok(())
 }
+
+/// A failed scan is forgotten and its job queued again (a push after the cause is fixed);
+/// a successful scan stays, and a job still queued is left as it is.
+pub async fn failed_scans_can_be_retried_and_done_ones_stay(db: &TestDb) -> anyhow::Result<()> {
+    use std::time::Duration;
+
+    use portcullis_store::JobState;
+    use portcullis_store::workflow::ScanRecord;
+
+    let store = db.open().await?;
+    let record = |digest: &str, state: &str| ScanRecord {
+        digest: digest.to_owned(),
+        state: state.to_owned(),
+        started_at_ms: 1,
+        finished_at_ms: 2,
+        summary: None,
+        report: None,
+        error: (state == "failed").then(|| "no advisory database".to_owned()),
+    };
+    let mut tx = store.begin().await?;
+    ensure!(tx.put_scan(&record("sha256:failed", "failed")).await?);
+    ensure!(tx.put_scan(&record("sha256:done", "done")).await?);
+    let failed_job = tx.enqueue("scan", "sha256:failed", "{}").await?;
+    tx.commit().await?;
+    // The job fails for good (one attempt allowed here by failing without a retry).
+    let job = store
+        .claim("w", Duration::from_secs(60))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("nothing to claim"))?;
+    ensure!(job.id == failed_job);
+    store.fail(&job, "no advisory database", None).await?;
+    ensure!(store.job(failed_job).await?.map(|j| j.state) == Some(JobState::Failed));
+
+    let mut tx = store.begin().await?;
+    ensure!(
+        !tx.forget_failed_scan("sha256:done").await?,
+        "a done scan is kept"
+    );
+    ensure!(tx.forget_failed_scan("sha256:failed").await?);
+    ensure!(
+        !tx.forget_failed_scan("sha256:failed").await?,
+        "forgotten once"
+    );
+    let again = tx
+        .requeue("scan", "sha256:failed", r#"{"again":true}"#)
+        .await?;
+    ensure!(again == failed_job, "the same job, reset");
+    tx.commit().await?;
+    ensure!(store.scan("sha256:done").await?.is_some());
+    ensure!(store.scan("sha256:failed").await?.is_none());
+    let job = store
+        .job(failed_job)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("job"))?;
+    ensure!(
+        (
+            job.state,
+            job.attempts,
+            job.payload.as_str(),
+            job.last_error.as_deref()
+        ) == (JobState::Queued, 0, r#"{"again":true}"#, None),
+        "{job:?}"
+    );
+    // Requeueing a job that is still queued changes nothing.
+    let mut tx = store.begin().await?;
+    tx.requeue("scan", "sha256:failed", "{}").await?;
+    tx.commit().await?;
+    let job = store
+        .job(failed_job)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("job"))?;
+    ensure!(job.payload == r#"{"again":true}"#, "{job:?}");
+    Ok(())
+}

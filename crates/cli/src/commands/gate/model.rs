@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use portcullis_policy::{DiagnosticAction, Outcome};
 use portcullis_report::{PolicyDecision, ScanReport};
-use portcullis_types::{LayerRole, SeverityLevel};
+use portcullis_types::{Ecosystem, LayerRole, SeverityLevel};
+use portcullis_version::Scheme;
 use serde::Serialize;
 
 /// How the gate ended, and its exit code.
@@ -132,6 +133,8 @@ pub struct DiagFinding {
     pub id: String,
     pub package: String,
     pub version: String,
+    /// How its versions are ordered (when the report gave it).
+    pub ecosystem: Option<Ecosystem>,
     pub severity: Option<SeverityLevel>,
     pub fixed_versions: Vec<String>,
     /// In the base image's layers (a rebuild on a newer base may fix it).
@@ -181,6 +184,7 @@ pub fn explain(platforms: &[PlatformDecision]) -> (Vec<PlatformSummary>, Vec<Dia
                         id: f.id.clone(),
                         package: f.package.clone(),
                         version: f.version.clone(),
+                        ecosystem: full.map(|x| x.package.ecosystem),
                         severity: full.map(|x| x.severity),
                         fixed_versions: full
                             .map(|x| x.fixed_versions.iter().map(|v| plain_version(v)).collect())
@@ -228,14 +232,15 @@ pub fn ways_out(diags: &[Diag], links: &Links) -> Vec<String> {
             if f.in_base_image {
                 base += 1;
             }
-            match f.fixed_versions.first() {
+            match upgrade_target(f) {
                 Some(fixed) => {
+                    let scheme = scheme_of(f);
                     let entry = upgrades
                         .entry((f.package.clone(), f.version.clone()))
                         .or_insert_with(|| (fixed.clone(), Vec::new()));
                     // The highest fix among the package's findings clears them all.
-                    if version_later(fixed, &entry.0) {
-                        entry.0.clone_from(fixed);
+                    if later(scheme, &fixed, &entry.0) {
+                        entry.0 = fixed;
                     }
                     if !entry.1.contains(&f.id) {
                         entry.1.push(f.id.clone());
@@ -285,15 +290,45 @@ fn plain_version(v: &str) -> String {
     v.trim().trim_start_matches(">=").trim().to_owned()
 }
 
-/// Whether dotted version `a` sorts after `b`, number by number (a display heuristic for
-/// choosing one upgrade target among several fixes of the same package).
-fn version_later(a: &str, b: &str) -> bool {
+fn scheme_of(f: &DiagFinding) -> Option<Scheme> {
+    f.ecosystem.and_then(|e| e.as_str().parse().ok())
+}
+
+/// The version to upgrade to for one finding: the lowest fix above the installed version
+/// (a finding fixed on several branches lists them all: 1.11.29, 2.2.11, 3.0.4), ignoring
+/// range fragments (`< 1.0.0`) that some advisories list among their fixes.
+fn upgrade_target(f: &DiagFinding) -> Option<String> {
+    let scheme = scheme_of(f);
+    let candidates: Vec<&String> = f
+        .fixed_versions
+        .iter()
+        .filter(|v| !v.starts_with(['<', '>', '=']) && !v.contains(' '))
+        .collect();
+    let above = candidates
+        .iter()
+        .filter(|v| later(scheme, v, &f.version))
+        .min_by(|a, b| order(scheme, a, b));
+    above.or_else(|| candidates.first()).map(|v| (*v).clone())
+}
+
+/// Whether version `a` is later than `b`, by the ecosystem's rules when known.
+fn later(scheme: Option<Scheme>, a: &str, b: &str) -> bool {
+    order(scheme, a, b) == std::cmp::Ordering::Greater
+}
+
+fn order(scheme: Option<Scheme>, a: &str, b: &str) -> std::cmp::Ordering {
+    if let Some(s) = scheme
+        && let Ok(o) = portcullis_version::compare(s, a, b)
+    {
+        return o;
+    }
+    // Number by number, for versions no scheme orders (a display heuristic only).
     let key = |v: &str| -> Vec<(u64, String)> {
         v.split(|c: char| !c.is_ascii_alphanumeric())
             .map(|p| (p.parse().unwrap_or(0), p.to_owned()))
             .collect()
     };
-    key(a) > key(b)
+    key(a).cmp(&key(b))
 }
 
 pub fn list(items: &[String], max: usize) -> String {

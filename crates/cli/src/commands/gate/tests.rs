@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use portcullis_policy::{DiagnosticAction, Outcome};
-use portcullis_types::SeverityLevel;
+use portcullis_types::{Ecosystem, SeverityLevel};
 
 use super::model::{
     Approval, Diag, DiagFinding, Gate, GateResult, Links, PlatformSummary, ways_out,
@@ -18,10 +18,17 @@ fn finding(
     fixed: &[&str],
     base: bool,
 ) -> DiagFinding {
+    let ecosystem = match package {
+        "urllib3" | "Django" => Ecosystem::Python,
+        "lodash" => Ecosystem::Npm,
+        "smallvec" => Ecosystem::Cargo,
+        _ => Ecosystem::Deb,
+    };
     DiagFinding {
         id: id.to_owned(),
         package: package.to_owned(),
         version: version.to_owned(),
+        ecosystem: Some(ecosystem),
         severity: Some(sev),
         fixed_versions: fixed.iter().map(|s| (*s).to_owned()).collect(),
         in_base_image: base,
@@ -124,6 +131,23 @@ fn gate(outcome: Outcome, result: GateResult) -> Gate {
                         &["4.17.19"],
                         false,
                     ),
+                    // Fixed on several branches, and range fragments among the fixes.
+                    finding(
+                        "CVE-2020-9402",
+                        SeverityLevel::High,
+                        "Django",
+                        "2.2",
+                        &["1.11.29", "2.2.11", "3.0.4"],
+                        false,
+                    ),
+                    finding(
+                        "CVE-2021-25900",
+                        SeverityLevel::Critical,
+                        "smallvec",
+                        "1.6.0",
+                        &["0.6.14", "< 1.0.0", "1.6.1", "< 0.6.3"],
+                        false,
+                    ),
                 ],
             },
             Diag {
@@ -221,6 +245,15 @@ fn block_screen_names_the_ways_out() {
     );
     assert!(
         text.contains("no fix is known yet for CVE-2024-0002"),
+        "{text}"
+    );
+    // The fix on the installed branch, not the first one listed; range fragments ignored.
+    assert!(
+        text.contains("upgrade Django from 2.2 to 2.2.11 or later"),
+        "{text}"
+    );
+    assert!(
+        text.contains("upgrade smallvec from 1.6.0 to 1.6.1 or later"),
         "{text}"
     );
     assert!(text.contains("exception for"), "{text}");
