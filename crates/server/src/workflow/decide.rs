@@ -228,33 +228,7 @@ impl Workflow {
             .stage
             .clone()
             .unwrap_or_else(|| self.config.promotion_stage.clone());
-        if !tx.add_approval(id, &principal.name, reason, &stage).await? {
-            tx.rollback().await?;
-            let by = self
-                .store
-                .approval_at(id, &stage)
-                .await?
-                .map(|a| a.approver)
-                .unwrap_or_default();
-            return Err(ApproveError::AlreadyApproved { id, stage, by });
-        }
-        let subject = format!("{}@{}", image.repository, image.digest);
-        tx.append_audit(
-            NewAuditEntry::new(&principal.name, "approval.granted", &subject)
-                .with_detail("image", id)
-                .with_detail("reason", reason.to_owned())
-                .with_detail("stage", stage.clone()),
-        )
-        .await?;
-        let data = json!({
-            "image": id,
-            "approver": principal.name,
-            "reason": reason,
-            "stage": stage,
-            "promoted": true,
-            "links": self.image_links(&image),
-        });
-        tx.emit_event(&self.event("approval.granted", &subject, &image.team, data))
+        self.record_approval(&mut tx, &image, principal, reason, &stage, true)
             .await?;
         self.promote_tag(&mut tx, &image, None, &principal.name)
             .await?;

@@ -10,9 +10,9 @@
 
 use portcullis_policy::Outcome;
 use portcullis_report::{PolicyDecision, ScanReport};
-use portcullis_store::StoreError;
 use portcullis_store::audit::NewAuditEntry;
 use portcullis_store::workflow::{Approval, ImageRecord, ImageState};
+use portcullis_store::{StoreError, StoreTransaction};
 use portcullis_types::Principal;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -297,37 +297,7 @@ impl Workflow {
             }
         }
         let mut tx = self.store.begin().await?;
-        if !tx.add_approval(id, &principal.name, reason, stage).await? {
-            tx.rollback().await?;
-            let by = self
-                .store
-                .approval_at(id, stage)
-                .await?
-                .map(|a| a.approver)
-                .unwrap_or_default();
-            return Err(ApproveError::AlreadyApproved {
-                id,
-                stage: stage.to_owned(),
-                by,
-            });
-        }
-        let subject = format!("{}@{}", image.repository, image.digest);
-        tx.append_audit(
-            NewAuditEntry::new(&principal.name, "approval.granted", &subject)
-                .with_detail("image", id)
-                .with_detail("reason", reason.to_owned())
-                .with_detail("stage", stage.to_owned()),
-        )
-        .await?;
-        let data = json!({
-            "image": id,
-            "approver": principal.name,
-            "reason": reason,
-            "stage": stage,
-            "promoted": false,
-            "links": self.image_links(&image),
-        });
-        tx.emit_event(&self.event("approval.granted", &subject, &image.team, data))
+        self.record_approval(&mut tx, &image, principal, reason, stage, false)
             .await?;
         tx.commit().await?;
         Ok(image)
@@ -372,4 +342,53 @@ fn decide_one(
         time::OffsetDateTime::now_utc(),
     )
     .map_err(|e| chain(&e))
+}
+
+impl Workflow {
+    /// Records `principal`'s approval of `image` at `stage` in `tx`, with its audit entry and
+    /// `approval.granted` event (`promoted` says whether this approval promotes); a second
+    /// approval at the stage rolls back and names the first approver.
+    pub(super) async fn record_approval(
+        &self,
+        tx: &mut StoreTransaction,
+        image: &ImageRecord,
+        principal: &Principal,
+        reason: &str,
+        stage: &str,
+        promoted: bool,
+    ) -> Result<(), ApproveError> {
+        let id = image.id;
+        if !tx.add_approval(id, &principal.name, reason, stage).await? {
+            let by = self
+                .store
+                .approval_at(id, stage)
+                .await?
+                .map(|a| a.approver)
+                .unwrap_or_default();
+            return Err(ApproveError::AlreadyApproved {
+                id,
+                stage: stage.to_owned(),
+                by,
+            });
+        }
+        let subject = format!("{}@{}", image.repository, image.digest);
+        tx.append_audit(
+            NewAuditEntry::new(&principal.name, "approval.granted", &subject)
+                .with_detail("image", id)
+                .with_detail("reason", reason.to_owned())
+                .with_detail("stage", stage.to_owned()),
+        )
+        .await?;
+        let data = json!({
+            "image": id,
+            "approver": principal.name,
+            "reason": reason,
+            "stage": stage,
+            "promoted": promoted,
+            "links": self.image_links(image),
+        });
+        tx.emit_event(&self.event("approval.granted", &subject, &image.team, data))
+            .await?;
+        Ok(())
+    }
 }
