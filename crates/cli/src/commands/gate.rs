@@ -274,7 +274,7 @@ fn wait_for_decision(
                     "failed" => {
                         progress.clear();
                         bail!(
-                            "the scan of {} failed: {}; fix the cause, then push again",
+                            "{} could not be scanned: {}; fix the cause, then push it again",
                             target.display(),
                             str_at(&image, "/reason").unwrap_or_default()
                         );

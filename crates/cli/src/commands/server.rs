@@ -221,7 +221,11 @@ fn greet(config: &ServerConfig, home: &std::path::Path, token: Option<&str>) {
         config.scanned_prefix
     ));
     output::note(&format!(
-        "  reports:  {url}/api/v1/images   (one page per image: {url}/reports/<id>)"
+        "  in CI:    portcullis gate {host}/{}<team>/<app>:<tag> --server {url} --push oci:DIR   (waits for the decision)",
+        config.unscanned_prefix
+    ));
+    output::note(&format!(
+        "  reports:  {url}/api/v1/images   (one page per image: {url}/reports/<id>, approvals: {url}/approve/<id>)"
     ));
     output::note(&format!("  API:      {url}/api/openapi.json"));
     if !portcullis_vulndb::Home::new(home).index_path().is_file() {

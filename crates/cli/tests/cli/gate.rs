@@ -680,9 +680,9 @@ fn a_scan_that_fails_ends_the_gate_with_the_error_code_and_its_reason() -> anyho
     ensure!(out.status.code() == Some(2), "{}", show(&out));
     let err = text(&out.stderr);
     ensure!(
-        err.contains("error: the scan of unscanned/a/app:v1 failed")
+        err.contains("error: unscanned/a/app:v1 could not be scanned: the scan of sha256:")
             && err.contains("db update")
-            && err.contains("push again"),
+            && err.contains("then push it again"),
         "{}",
         show(&out)
     );
