@@ -52,8 +52,8 @@ impl fmt::Debug for Client {
     }
 }
 
-/// A push request, sent with `(base URL, Authorization header)`; see
-/// [`Client::send_for_push`].
+/// A request (a pull's GET, or one step of a push), sent with `(base URL, Authorization`
+/// header)`; see [`Client::send_for_push`].
 pub(crate) type PushSend<'a, E> =
     dyn FnMut(&str, Option<&str>) -> Result<Response<ureq::Body>, E> + 'a;
 
@@ -222,60 +222,23 @@ impl Client {
         accept: Option<&str>,
         bound_body: bool,
     ) -> Result<Response<ureq::Body>, RegistryError> {
-        if !reference::is_repository(&reference.repository) {
-            return Err(RegistryError::InvalidOption(format!(
-                "repository `{}` is not a valid repository name",
-                reference.repository
-            )));
-        }
-        let endpoint = self.endpoint(&reference.registry)?;
-        let url = format!("{}/v2/{}/{}", endpoint.base, reference.repository, path);
-        let target = Target {
-            registry: &reference.registry,
-            repository: &reference.repository,
-            push: false,
-        };
-        let mut retried = false;
-        loop {
-            let authorization = match endpoint.challenge() {
-                Some(challenge) => {
-                    self.inner
-                        .auth
-                        .header(&self.inner.agent, target, &challenge, retried)?
-                }
-                None => None,
-            };
+        let body_timeout = bound_body.then_some(self.inner.options.timeout);
+        self.authorized(reference, false, &mut |base, authorization| {
+            let url = format!("{base}/v2/{}/{path}", reference.repository);
             let mut request = self.inner.agent.get(&url);
             if let Some(accept) = accept {
                 request = request.header("Accept", accept);
             }
-            if let Some(authorization) = &authorization {
+            if let Some(authorization) = authorization {
                 request = request.header("Authorization", authorization);
             }
-            let body_timeout = bound_body.then_some(self.inner.options.timeout);
-            let response = request
+            request
                 .config()
                 .timeout_recv_body(body_timeout)
                 .build()
                 .call()
-                .map_err(|source| self.transport(reference, path, source))?;
-            if response.status() != StatusCode::UNAUTHORIZED || retried {
-                return Ok(response);
-            }
-            // The registry may ask for something new (another realm, a first challenge
-            // after an anonymous ping, or a fresh token): answer once more.
-            let challenge = header(&response, "www-authenticate").and_then(Challenge::select);
-            if challenge.is_none() && endpoint.challenge().is_none() {
-                return Ok(response);
-            }
-            if let Some(challenge) = challenge {
-                *endpoint
-                    .challenge
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner) = Some(challenge);
-            }
-            retried = true;
-        }
+                .map_err(|source| self.transport(reference, path, source))
+        })
     }
 
     /// For pushes (`crate::push`): runs `send(base_url, authorization)` against the
@@ -285,6 +248,19 @@ impl Client {
     pub(crate) fn send_for_push<E: From<RegistryError>>(
         &self,
         reference: &Reference,
+        send: &mut PushSend<'_, E>,
+    ) -> Result<Response<ureq::Body>, E> {
+        self.authorized(reference, true, send)
+    }
+
+    /// Runs `send(base_url, authorization)` against the registry of `reference` with
+    /// credentials for pulling (or, with `push`, pushing), and once more after a `401` that
+    /// brings a (new) challenge: another realm, a first challenge after an anonymous ping,
+    /// or a fresh token.
+    fn authorized<E: From<RegistryError>>(
+        &self,
+        reference: &Reference,
+        push: bool,
         send: &mut PushSend<'_, E>,
     ) -> Result<Response<ureq::Body>, E> {
         if !reference::is_repository(&reference.repository) {
@@ -298,7 +274,7 @@ impl Client {
         let target = Target {
             registry: &reference.registry,
             repository: &reference.repository,
-            push: true,
+            push,
         };
         let mut retried = false;
         loop {
