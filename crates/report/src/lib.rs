@@ -20,6 +20,9 @@ mod sarif;
 mod table;
 mod text;
 
+/// Escaping shared by every page and document that embeds report text.
+pub use text::{escape_html, escape_xml};
+
 use std::collections::BTreeMap;
 
 use portcullis_types::{Distro, Finding, ImageInfo, SeverityLevel, ToolInfo};

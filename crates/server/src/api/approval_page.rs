@@ -19,7 +19,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use portcullis_auth::permissions;
 use portcullis_policy::Outcome;
-use portcullis_report::ScanReport;
+use portcullis_report::{ScanReport, escape_html as esc};
 use portcullis_store::workflow::{ImageRecord, ImageState};
 use portcullis_types::Principal;
 use serde::Deserialize;
@@ -620,23 +620,6 @@ fn action(a: portcullis_policy::Action) -> &'static str {
 /// `sha256:0123456789ab`.
 fn short(digest: &str) -> &str {
     digest.get(..19).unwrap_or(digest)
-}
-
-/// Text for HTML element content and double-quoted attributes.
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if c.is_control() && !matches!(c, '\n' | '\t') => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;max-width:72em;color:#222}\

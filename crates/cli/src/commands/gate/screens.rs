@@ -237,7 +237,7 @@ pub fn junit(g: &Gate) -> String {
     let _ = writeln!(
         x,
         "  <testsuite name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\">",
-        esc(&suite)
+        attr(&suite)
     );
     let _ = writeln!(x, "    <properties>");
     for (k, v) in [
@@ -247,7 +247,7 @@ pub fn junit(g: &Gate) -> String {
         ("outcome", super::model::outcome_str(g.outcome)),
         ("report", g.links.report.as_deref().unwrap_or("")),
     ] {
-        let _ = writeln!(x, "      <property name=\"{k}\" value=\"{}\"/>", esc(v));
+        let _ = writeln!(x, "      <property name=\"{k}\" value=\"{}\"/>", attr(v));
     }
     let _ = writeln!(x, "    </properties>");
     let classname = format!("portcullis.gate.{}", g.stage);
@@ -255,8 +255,8 @@ pub fn junit(g: &Gate) -> String {
         let _ = writeln!(
             x,
             "    <testcase classname=\"{}\" name=\"{}\"/>",
-            esc(&classname),
-            esc(&format!("policy at stage {}", g.stage))
+            attr(&classname),
+            attr(&format!("policy at stage {}", g.stage))
         );
     }
     for d in &reasons {
@@ -267,8 +267,8 @@ pub fn junit(g: &Gate) -> String {
         let _ = write!(
             x,
             "    <testcase classname=\"{}\" name=\"{}\">",
-            esc(&classname),
-            esc(&name)
+            attr(&classname),
+            attr(&name)
         );
         let mut body = String::new();
         for f in &d.findings {
@@ -297,14 +297,14 @@ pub fn junit(g: &Gate) -> String {
                 x,
                 "\n      <failure type=\"{}\" message=\"{}\">{}</failure>\n    ",
                 d.action.as_str(),
-                esc(&d.message),
-                esc(&body)
+                attr(&d.message),
+                text(&body)
             );
         } else if let Some(a) = &g.approval {
             let _ = write!(
                 x,
                 "\n      <system-out>{}</system-out>\n    ",
-                esc(&format!(
+                text(&format!(
                     "{}: approved by {}: {}\n{body}",
                     d.message, a.approver, a.reason
                 ))
@@ -316,19 +316,12 @@ pub fn junit(g: &Gate) -> String {
     x
 }
 
-fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&apos;"),
-            // XML 1.0 cannot carry most control characters at all.
-            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\t' | '\r') => o.push('\u{FFFD}'),
-            c => o.push(c),
-        }
-    }
-    o
+/// Attribute text.
+fn attr(s: &str) -> String {
+    portcullis_report::escape_xml(s, true)
+}
+
+/// Element text.
+fn text(s: &str) -> String {
+    portcullis_report::escape_xml(s, false)
 }
