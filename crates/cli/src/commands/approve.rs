@@ -62,13 +62,7 @@ pub fn run(args: ApproveArgs) -> anyhow::Result<ExitCode> {
     let promoted = approved
         .get("promotedTo")
         .and_then(Value::as_str)
-        .map(|repository| {
-            if super::gate::is_digest(&target.reference) {
-                format!("{repository}@{}", target.reference)
-            } else {
-                format!("{repository}:{}", target.reference)
-            }
-        });
+        .map(|repository| target.in_repository(repository));
     output::write_data(
         None,
         format!(

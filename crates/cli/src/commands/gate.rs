@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 use super::api_client::{ApiClient, Refused, query_value};
 use crate::output;
 use model::{Approval, Gate, GateResult, Links, PlatformDecision};
-pub use target::{Target, is_digest};
+pub use target::Target;
 
 const EXIT_HELP: &str = "\
 Exit codes:
@@ -175,20 +175,17 @@ pub fn run(args: GateArgs) -> anyhow::Result<ExitCode> {
             && may_approve
             && std::io::stdin().is_terminal()
             && std::io::stderr().is_terminal();
-        gate.result = if interactive {
+        let (result, approved) = if interactive {
             ask(&client, id, &stage, &target)?
         } else if args.timeout.is_zero() {
-            GateResult::AwaitingApproval
+            (GateResult::AwaitingApproval, None)
         } else {
             gate.waited = Some(human(args.timeout));
             wait_for_approval(&client, id, &stage, args.timeout, &progress)?
         };
-        if gate.result != GateResult::AwaitingApproval && gate.result != GateResult::Declined {
-            // Who approved, and where it went, as the server now says.
-            let now = client.get(&format!(
-                "/api/v1/images/{id}/decision?stage={}",
-                query_value(&stage)
-            ))?;
+        gate.result = result;
+        // Who approved, and where it went, as the server now says.
+        if let Some(now) = approved {
             gate.approval = approval(&now);
             gate.promoted_to = promoted_to(&now, &target);
         }
@@ -325,13 +322,14 @@ fn describe_state(state: &str) -> &str {
 }
 
 /// Waits for an approval at `stage`, polling the decision.
+/// Waits for an approval at `stage`, polling the decision; with one, the decision then.
 fn wait_for_approval(
     client: &ApiClient,
     id: i64,
     stage: &str,
     timeout: Duration,
     progress: &Progress,
-) -> anyhow::Result<GateResult> {
+) -> anyhow::Result<(GateResult, Option<Value>)> {
     let started = Instant::now();
     progress.state(&format!("waiting up to {} for an approval", human(timeout)));
     let path = format!("/api/v1/images/{id}/decision?stage={}", query_value(stage));
@@ -339,18 +337,23 @@ fn wait_for_approval(
         let d = client.get(&path)?;
         if approval(&d).is_some() {
             progress.clear();
-            return Ok(GateResult::Approved);
+            return Ok((GateResult::Approved, Some(d)));
         }
         if started.elapsed() >= timeout {
             progress.clear();
-            return Ok(GateResult::TimedOut);
+            return Ok((GateResult::TimedOut, None));
         }
         std::thread::sleep(Duration::from_secs(1).min(timeout.saturating_sub(started.elapsed())));
     }
 }
 
 /// Asks the approver at the terminal for a reason; an empty answer declines.
-fn ask(client: &ApiClient, id: i64, stage: &str, target: &Target) -> anyhow::Result<GateResult> {
+fn ask(
+    client: &ApiClient,
+    id: i64,
+    stage: &str,
+    target: &Target,
+) -> anyhow::Result<(GateResult, Option<Value>)> {
     let mut err = std::io::stderr().lock();
     let _ = write!(
         err,
@@ -365,13 +368,17 @@ fn ask(client: &ApiClient, id: i64, stage: &str, target: &Target) -> anyhow::Res
         .context("failed to read the answer")?;
     let reason = line.trim();
     if reason.is_empty() {
-        return Ok(GateResult::Declined);
+        return Ok((GateResult::Declined, None));
     }
     client.post(
         &format!("/api/v1/images/{id}/approvals"),
         json!({ "reason": reason, "stage": stage }),
     )?;
-    Ok(GateResult::Approved)
+    let now = client.get(&format!(
+        "/api/v1/images/{id}/decision?stage={}",
+        query_value(stage)
+    ))?;
+    Ok((GateResult::Approved, Some(now)))
 }
 
 /// The gate's model from the image, its decision at `stage` and the platforms' reports.
@@ -407,15 +414,10 @@ fn build(
         let report = if policy.decision.outcome == Outcome::Pass {
             None
         } else {
-            // A single-platform image's report is the image's own.
-            let path = if Some(digest.as_str()) == image.get("digest").and_then(Value::as_str) {
-                format!("/api/v1/images/{id}/report")
-            } else {
-                format!(
-                    "/api/v1/images/{id}/report?platform={}",
-                    query_value(&digest)
-                )
-            };
+            let path = format!(
+                "/api/v1/images/{id}/report?platform={}",
+                query_value(&digest)
+            );
             Some(
                 serde_json::from_value::<ScanReport>(client.get(&path)?)
                     .context("the server's report is unreadable")?,
@@ -475,12 +477,7 @@ fn approval(decision: &Value) -> Option<Approval> {
 /// Where deployments pull the image from once promoted: the scanned repository with the
 /// pushed tag (or digest).
 fn promoted_to(decision: &Value, target: &Target) -> Option<String> {
-    let repository = str_at(decision, "/promotedTo")?;
-    Some(if target::is_digest(&target.reference) {
-        format!("{repository}@{}", target.reference)
-    } else {
-        format!("{repository}:{}", target.reference)
-    })
+    Some(target.in_repository(&str_at(decision, "/promotedTo")?))
 }
 
 fn str_at(v: &Value, pointer: &str) -> Option<String> {

@@ -212,6 +212,8 @@ pub async fn stored_report(
 ) -> Result<portcullis_report::ScanReport, ApiError> {
     let children = state.store.image_children(image.id).await?;
     let digest = match platform {
+        // The decision lists a single-platform image under its own digest.
+        Some(p) if children.is_empty() && p == image.digest => image.digest.clone(),
         Some(p) => children
             .iter()
             .find(|c| c.digest == p || c.platform.as_deref() == Some(p))

@@ -71,10 +71,15 @@ impl Target {
 
     /// `repository:tag` or `repository@digest`.
     pub fn display(&self) -> String {
+        self.in_repository(&self.repository)
+    }
+
+    /// The same tag (or digest) in `repository`: where a promoted image is pulled from.
+    pub fn in_repository(&self, repository: &str) -> String {
         if is_digest(&self.reference) {
-            format!("{}@{}", self.repository, self.reference)
+            format!("{repository}@{}", self.reference)
         } else {
-            format!("{}:{}", self.repository, self.reference)
+            format!("{repository}:{}", self.reference)
         }
     }
 
