@@ -246,7 +246,7 @@ pub fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
             }
             AuditCommand::Export { output: path } => {
                 let mut data = Vec::new();
-                store.export_audit_blocking(None, &mut data).await?;
+                store.export_audit(None, &mut data).await?;
                 output::write_data(path.as_deref(), &data)?;
                 Ok(ExitCode::SUCCESS)
             }

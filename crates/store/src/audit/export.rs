@@ -88,27 +88,4 @@ impl Store {
             written += page.len() as u64;
         }
     }
-
-    /// [`Store::export_audit`] to a blocking writer (a `Vec<u8>`, a file, a locked stdout).
-    pub async fn export_audit_blocking<W: std::io::Write>(
-        &self,
-        after_seq: Option<i64>,
-        writer: &mut W,
-    ) -> Result<u64, AuditExportError> {
-        let mut after = after_seq.unwrap_or(0);
-        let mut written = 0;
-        loop {
-            let page = self.audit_entries(Some(after), PAGE).await?;
-            let Some(last) = page.last() else {
-                return Ok(written);
-            };
-            after = last.seq;
-            for entry in &page {
-                writer
-                    .write_all(entry.to_json_line().as_bytes())
-                    .map_err(AuditExportError::Write)?;
-            }
-            written += page.len() as u64;
-        }
-    }
 }

@@ -300,11 +300,8 @@ pub async fn export_round_trips(db: &crate::TestDb) -> anyhow::Result<()> {
     let entries = append_ten(&store).await?;
     let mut lines = Vec::new();
     assert_eq!(store.export_audit(None, &mut lines).await?, 10);
-    let mut blocking = Vec::new();
-    assert_eq!(
-        store.export_audit_blocking(Some(7), &mut blocking).await?,
-        3
-    );
+    let mut after_seven = Vec::new();
+    assert_eq!(store.export_audit(Some(7), &mut after_seven).await?, 3);
 
     let text = String::from_utf8(lines)?;
     let mut prev = GENESIS_HASH.to_owned();
@@ -325,7 +322,7 @@ pub async fn export_round_trips(db: &crate::TestDb) -> anyhow::Result<()> {
     }
     assert_eq!(text.lines().count(), 10);
     assert_eq!(
-        String::from_utf8(blocking)?,
+        String::from_utf8(after_seven)?,
         text.lines()
             .skip(7)
             .map(|l| format!("{l}\n"))
