@@ -18,39 +18,22 @@ Target (issue 9): under 3 s with a warm index. With --check, exits 1 unless it h
 """
 import argparse
 import datetime
-import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TOKEN = "pct_bench-admin-token-0123456789abcdef"
+from benchlib import TOKEN, api, build_index, free_port, release_binary, wait_port
+
 POLICY = ("apiVersion: portcullis.dev/v1\nkind: Policy\nmetadata: { name: bench }\nspec:\n  stages:\n"
           "    - name: prod\n      rules:\n        - { name: urllib3-review, when: { packages: [urllib3] }, action: nudge }\n")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-def api(port, method, path, body=None, content_type="application/json"):
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method, data=body)
-    req.add_header("Authorization", f"Bearer {TOKEN}")
-    if body is not None:
-        req.add_header("Content-Type", content_type)
-    try:
-        with urllib.request.urlopen(req) as r:
-            return r.status, json.loads(r.read() or b"null")
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"null")
 
 
 def ts(s):
@@ -64,16 +47,12 @@ def main():
     ap.add_argument("--check", action="store_true")
     args = ap.parse_args()
 
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "portcullis-cli"], cwd=ROOT, check=True)
-    binary = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "portcullis")
+    binary = release_binary()
     work = tempfile.mkdtemp(prefix="portcullis-bench-gate-")
     servers = []
     try:
         home = os.path.join(work, "home")
-        cmd = [binary, "db", "update", "-q", "--home", home]
-        for name in ["pypa", "go-vulndb", "rustsec", "rubysec", "nodejs-wg", "cisa-kev", "debian-dsa-dla"]:
-            cmd += ["--source", os.path.join(ROOT, "..", "shared", "vulndata", f"{name}.tar.gz")]
-        subprocess.run(cmd, check=True)
+        build_index(binary, home)
         servers = []
 
         def start_server(n):
@@ -83,15 +62,7 @@ def main():
             proc = subprocess.Popen([binary, "server", "--listen", f"127.0.0.1:{port}", "--data-dir", os.path.join(work, f"data-{n}")],
                                     env=env, stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, f"server-{n}.log"), "w"))
             servers.append(proc)
-            deadline = time.time() + 30
-            while True:
-                try:
-                    with socket.create_connection(("127.0.0.1", port), timeout=1):
-                        break
-                except OSError:
-                    if time.time() > deadline:
-                        sys.exit("the server did not start")
-                    time.sleep(0.05)
+            wait_port(port)
             assert api(port, "PUT", "/api/v1/policies/organisation", POLICY.encode(), "application/yaml")[0] == 200
             assert api(port, "POST", "/api/v1/teams", b'{"name":"bench"}')[0] == 201
             return port, proc

@@ -21,49 +21,23 @@ Targets (issue 8): push and pull ratios portcullis / reference <= 1.0; push end 
 promotion < 2 s. With --check, exits 1 unless they hold.
 """
 import argparse
-import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TOKEN = "pct_bench-admin-token-0123456789abcdef"
+from benchlib import TOKEN, api, build_index, free_port, release_binary, wait_port
+
 OPEN_POLICY = "apiVersion: portcullis.dev/v1\nkind: Policy\nmetadata: { name: open }\nspec:\n  stages: [{ name: prod }]\n"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-def wait_port(port, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.05)
-    sys.exit(f"nothing listens on {port}")
 
 
-def api(port, method, path, body=None, content_type="application/json"):
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method, data=body)
-    req.add_header("Authorization", f"Bearer {TOKEN}")
-    if body is not None:
-        req.add_header("Content-Type", content_type)
-    try:
-        with urllib.request.urlopen(req) as r:
-            return r.status, json.loads(r.read() or b"null")
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"null")
 
 
 def skopeo(args, home):
@@ -82,16 +56,12 @@ def main():
     args = ap.parse_args()
     source = f"oci:{os.path.join(args.images, 'oci')}:bookworm-vuln"
 
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "portcullis-cli"], cwd=ROOT, check=True)
-    binary = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "portcullis")
+    binary = release_binary()
     work = tempfile.mkdtemp(prefix="portcullis-bench-server-")
     procs = []
     try:
         home = os.path.join(work, "home")
-        cmd = [binary, "db", "update", "-q", "--home", home]
-        for name in ["pypa", "go-vulndb", "rustsec", "rubysec", "nodejs-wg", "cisa-kev", "debian-dsa-dla"]:
-            cmd += ["--source", os.path.join(ROOT, "..", "shared", "vulndata", f"{name}.tar.gz")]
-        subprocess.run(cmd, check=True)
+        build_index(binary, home)
 
         def start_pair(n):
             """Both registries on new ports and empty storage: skopeo's blob-info cache
