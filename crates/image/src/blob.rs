@@ -17,6 +17,10 @@ pub(crate) trait BlobStore: Sync {
 pub enum BlobError {
     #[error("blob `{digest}` is missing: `{location}` does not exist")]
     Missing { digest: Digest, location: String },
+    #[error(
+        "blob `{digest}` is not linked to the repository being scanned; push it to the repository with the manifest"
+    )]
+    NotReadable { digest: Digest },
     #[error("failed to read {what} `{location}`")]
     Io {
         what: String,

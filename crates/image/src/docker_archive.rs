@@ -273,22 +273,27 @@ fn classic_manifest(
             media_type: None,
             digest: config_digest.clone(), // replaced by the caller
             size: archive.size(p),
+            urls: Vec::new(),
             annotations: Default::default(),
             platform: None,
+            artifact_type: None,
         })
         .collect();
     let config = manifest::Descriptor {
         media_type: None,
         digest: config_digest.clone(),
         size: None,
+        urls: Vec::new(),
         annotations: Default::default(),
         platform: None,
+        artifact_type: None,
     };
     Ok(Picked {
         manifest: manifest::Manifest {
             config,
             layers,
             annotations: Default::default(),
+            is_container_image: true,
         },
         digest: config_digest.clone(),
         index_digest: None,
@@ -304,7 +309,8 @@ fn find_oci_manifest(
     let Some(index_bytes) = archive.read_small("index.json", limit)? else {
         return Ok(None);
     };
-    let Ok(Document::Index(index)) = manifest::parse_document(&index_bytes, "index", "index.json")
+    let Ok(Document::Index(index)) =
+        manifest::parse_document(None, &index_bytes, "index", "index.json")
     else {
         return Ok(None);
     };
@@ -318,7 +324,12 @@ fn find_oci_manifest(
             continue;
         }
         let bytes = blob::read_verified(&store, &descriptor.digest, "manifest", limit)?;
-        match manifest::parse_document(&bytes, "manifest", &descriptor.digest.to_string())? {
+        match manifest::parse_document(
+            descriptor.media_type.as_deref(),
+            &bytes,
+            "manifest",
+            &descriptor.digest.to_string(),
+        )? {
             Document::Manifest(m) if m.config.digest == *config_digest => {
                 return Ok(Some(Picked {
                     manifest: m,

@@ -101,7 +101,11 @@ pub fn read_image(
             docker_archive::resolve(path, tag.as_deref(), options)?
         }
         Source::Registry(r) => registry::resolve(r, options)?,
-        Source::Blobs { dir, digest } => oci_layout::resolve_blob(dir, digest, options)?,
+        Source::Blobs {
+            dir,
+            digest,
+            readable,
+        } => oci_layout::resolve_blob(dir, digest, readable, options)?,
     };
     let Resolved {
         mut info,
@@ -126,7 +130,11 @@ pub fn inspect(source: &Source, options: &ReadOptions) -> Result<ImageInfo, Imag
             docker_archive::resolve(path, tag.as_deref(), options)?.info
         }
         Source::Registry(r) => registry::resolve(r, options)?.info,
-        Source::Blobs { dir, digest } => oci_layout::resolve_blob(dir, digest, options)?.info,
+        Source::Blobs {
+            dir,
+            digest,
+            readable,
+        } => oci_layout::resolve_blob(dir, digest, readable, options)?.info,
     };
     info.reference = reference;
     info.source_kind = source.kind().to_owned();

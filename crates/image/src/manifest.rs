@@ -13,80 +13,34 @@ use crate::platform::Platform;
 pub(crate) const ANNOTATION_REF_NAME: &str = "org.opencontainers.image.ref.name";
 const MAX_INDEX_DEPTH: usize = 8;
 
-/// A content descriptor.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Descriptor {
-    #[serde(default)]
-    pub media_type: Option<String>,
-    pub digest: Digest,
-    #[serde(default)]
-    pub size: Option<u64>,
-    #[serde(default)]
-    pub annotations: BTreeMap<String, String>,
-    #[serde(default)]
-    pub platform: Option<DescriptorPlatform>,
+pub(crate) use portcullis_types::manifest::Descriptor;
+use portcullis_types::manifest::{ManifestKind, ManifestShapeError};
+
+/// What this crate asks of a descriptor beyond the shared model.
+pub(crate) trait DescriptorExt {
+    fn ref_name(&self) -> Option<&str>;
 }
 
-#[derive(Clone, Debug, Deserialize)]
-pub(crate) struct DescriptorPlatform {
-    #[serde(default)]
-    pub os: String,
-    #[serde(default)]
-    pub architecture: String,
-    #[serde(default)]
-    pub variant: Option<String>,
-}
-
-impl DescriptorPlatform {
-    fn display(&self) -> String {
-        match &self.variant {
-            Some(v) => format!("{}/{}/{v}", self.os, self.architecture),
-            None => format!("{}/{}", self.os, self.architecture),
-        }
-    }
-}
-
-impl Descriptor {
-    pub(crate) fn is_index(&self) -> bool {
-        matches!(
-            self.media_type.as_deref(),
-            Some(
-                "application/vnd.oci.image.index.v1+json"
-                    | "application/vnd.docker.distribution.manifest.list.v2+json"
-            )
-        )
-    }
-
-    pub(crate) fn ref_name(&self) -> Option<&str> {
+impl DescriptorExt for Descriptor {
+    fn ref_name(&self) -> Option<&str> {
         self.annotations
             .get(ANNOTATION_REF_NAME)
             .map(String::as_str)
     }
-
-    /// Docker buildx stores attestations as pseudo-images in the index.
-    fn is_attestation(&self) -> bool {
-        self.annotations
-            .get("vnd.docker.reference.type")
-            .map(String::as_str)
-            == Some("attestation-manifest")
-    }
 }
 
-#[derive(Clone, Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug)]
 pub(crate) struct Index {
     pub manifests: Vec<Descriptor>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug)]
 pub(crate) struct Manifest {
     pub config: Descriptor,
-    #[serde(default)]
     pub layers: Vec<Descriptor>,
-    #[serde(default)]
     pub annotations: BTreeMap<String, String>,
+    /// Whether a runtime would run it (see `ManifestDocument::is_container_image`).
+    pub is_container_image: bool,
 }
 
 /// The image config: what we need of it.
@@ -160,6 +114,10 @@ impl Config {
 
 /// A parsed manifest-or-index document.
 #[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one short-lived document at a time; boxing would only add an allocation"
+)]
 pub(crate) enum Document {
     Index(Index),
     Manifest(Manifest),
@@ -181,6 +139,19 @@ pub enum ManifestError {
     SchemaOne { what: String, digest: String },
     #[error("{what} `{digest}` is neither an image manifest nor an index")]
     Unknown { what: String, digest: String },
+    #[error("{what} `{digest}` is refused: {source}")]
+    Shape {
+        what: String,
+        digest: String,
+        #[source]
+        source: Box<ManifestShapeError>,
+    },
+    #[error(
+        "manifest `{digest}` is not a container image (an artifact, attestation or signature: {why}); only container images are scanned"
+    )]
+    NotAnImage { digest: Digest, why: String },
+    #[error("`{digest}` is an index; a single image manifest was expected")]
+    IndexNotExpected { digest: Digest },
     #[error("no image for platform {wanted} in index `{index}`; available: {}", available.join(", "))]
     NoMatchingPlatform {
         wanted: String,
@@ -199,51 +170,51 @@ pub enum ManifestError {
     },
 }
 
-/// Parses a manifest or an index.
+/// Parses a manifest or an index declared as `declared` (a descriptor's or response's
+/// media type), with the reader the registry uses at push.
 pub(crate) fn parse_document(
+    declared: Option<&str>,
     bytes: &[u8],
     what: &str,
     digest: &str,
 ) -> Result<Document, ManifestError> {
-    let value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|source| ManifestError::Invalid {
-            what: what.to_owned(),
-            digest: digest.to_owned(),
-            source,
-        })?;
-    let invalid = |source| ManifestError::Invalid {
-        what: what.to_owned(),
-        digest: digest.to_owned(),
-        source,
-    };
-    let schema = value
-        .get("schemaVersion")
-        .and_then(serde_json::Value::as_u64);
-    let media_type = value
-        .get("mediaType")
-        .and_then(serde_json::Value::as_str)
-        .unwrap_or("");
-    if schema == Some(1)
-        || media_type.starts_with("application/vnd.docker.distribution.manifest.v1")
-    {
-        return Err(ManifestError::SchemaOne {
-            what: what.to_owned(),
-            digest: digest.to_owned(),
-        });
-    }
-    if value.get("manifests").is_some() {
-        return serde_json::from_value(value)
-            .map(Document::Index)
-            .map_err(invalid);
-    }
-    if value.get("config").is_some() || value.get("layers").is_some() {
-        return serde_json::from_value(value)
-            .map(Document::Manifest)
-            .map_err(invalid);
-    }
-    Err(ManifestError::Unknown {
-        what: what.to_owned(),
-        digest: digest.to_owned(),
+    let declared = portcullis_types::manifest::declared_media_type(declared);
+    let document = portcullis_types::manifest::parse_manifest(declared.as_deref(), bytes).map_err(
+        |source| match source {
+            ManifestShapeError::SchemaOne => ManifestError::SchemaOne {
+                what: what.to_owned(),
+                digest: digest.to_owned(),
+            },
+            ManifestShapeError::Unknown => ManifestError::Unknown {
+                what: what.to_owned(),
+                digest: digest.to_owned(),
+            },
+            source => ManifestError::Shape {
+                what: what.to_owned(),
+                digest: digest.to_owned(),
+                source: Box::new(source),
+            },
+        },
+    )?;
+    let is_container_image = document.is_container_image();
+    Ok(match document.kind {
+        ManifestKind::Index => Document::Index(Index {
+            manifests: document.manifests,
+        }),
+        ManifestKind::Image => match document.config {
+            Some(config) => Document::Manifest(Manifest {
+                config,
+                layers: document.layers,
+                annotations: document.annotations,
+                is_container_image,
+            }),
+            None => {
+                return Err(ManifestError::Unknown {
+                    what: what.to_owned(),
+                    digest: digest.to_owned(),
+                });
+            }
+        },
     })
 }
 
@@ -272,7 +243,7 @@ pub(crate) fn pick_manifest<E: From<ManifestError>>(
 ) -> Result<Picked, E> {
     let bytes = fetch(start)?;
     let digest = start.digest.to_string();
-    match parse_document(&bytes, "manifest", &digest)? {
+    match parse_document(start.media_type.as_deref(), &bytes, "manifest", &digest)? {
         Document::Manifest(manifest) => Ok(Picked {
             manifest,
             digest: start.digest.clone(),
@@ -283,7 +254,12 @@ pub(crate) fn pick_manifest<E: From<ManifestError>>(
             collect_candidates(&start.digest, index, 0, &mut candidates, fetch)?;
             let (chosen, parent) = choose(&start.digest, candidates, platform)?;
             let bytes = fetch(&chosen)?;
-            match parse_document(&bytes, "manifest", &chosen.digest.to_string())? {
+            match parse_document(
+                chosen.media_type.as_deref(),
+                &bytes,
+                "manifest",
+                &chosen.digest.to_string(),
+            )? {
                 Document::Manifest(manifest) => Ok(Picked {
                     manifest,
                     digest: chosen.digest,
@@ -318,7 +294,12 @@ fn collect_candidates<E: From<ManifestError>>(
         }
         if descriptor.is_index() {
             let bytes = fetch(&descriptor)?;
-            match parse_document(&bytes, "index", &descriptor.digest.to_string())? {
+            match parse_document(
+                descriptor.media_type.as_deref(),
+                &bytes,
+                "index",
+                &descriptor.digest.to_string(),
+            )? {
                 Document::Index(nested) => {
                     collect_candidates(&descriptor.digest, nested, depth + 1, out, fetch)?
                 }
@@ -368,6 +349,7 @@ fn choose(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use portcullis_types::manifest::DescriptorPlatform;
 
     fn d(n: u8) -> Digest {
         Digest::sha256_from_bytes([n; 32])
@@ -378,6 +360,8 @@ mod tests {
             media_type: None,
             digest: d(n),
             size: None,
+            urls: Vec::new(),
+            artifact_type: None,
             annotations: BTreeMap::new(),
             platform: Some(DescriptorPlatform {
                 os: "linux".into(),
@@ -411,6 +395,7 @@ mod tests {
     #[test]
     fn refuses_schema_one() {
         let err = parse_document(
+            None,
             br#"{"schemaVersion":1,"name":"x","fsLayers":[]}"#,
             "manifest",
             "x",

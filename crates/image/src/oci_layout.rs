@@ -5,6 +5,7 @@
 //! the only one → through nested indexes to the manifest for the platform → config →
 //! layers, every blob verified against its digest.
 
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -13,7 +14,7 @@ use portcullis_types::Digest;
 
 use crate::blob::{self, BlobError, BlobStore};
 use crate::image::{self, ImageError, LayerOpener, Resolved};
-use crate::manifest::{self, Document, Index};
+use crate::manifest::{self, DescriptorExt as _, Document, Index};
 use crate::options::ReadOptions;
 
 /// Why an OCI layout cannot be used.
@@ -148,41 +149,92 @@ pub(crate) fn resolve(
     )
 }
 
-/// Resolves the manifest or index `digest` in a directory of blobs laid out as an OCI
-/// layout's `blobs/`, without `index.json` (how the server stores what is pushed).
-pub(crate) fn resolve_blob(
+/// Blobs of a [`LayoutDir`] limited to a set: what a scan in the server may read (the
+/// blobs linked to the repository being scanned), whatever a manifest names.
+struct Restricted<'a> {
+    dir: LayoutDir,
+    readable: &'a BTreeSet<Digest>,
+}
+
+impl BlobStore for Restricted<'_> {
+    fn open(&self, digest: &Digest) -> Result<Box<dyn Read + '_>, BlobError> {
+        if !self.readable.contains(digest) {
+            return Err(BlobError::NotReadable {
+                digest: digest.clone(),
+            });
+        }
+        self.dir.open(digest)
+    }
+}
+
+/// Resolves the image manifest `digest` in a directory of blobs laid out as an OCI
+/// layout's `blobs/`, without `index.json` (how the server stores what is pushed), reading
+/// only the blobs in `readable`. An index or an artifact is refused: the server scans each
+/// image manifest of an index by itself.
+pub(crate) fn resolve_blob<'a>(
     dir: &Path,
     digest: &Digest,
+    readable: &'a BTreeSet<Digest>,
     options: &ReadOptions,
-) -> Result<Resolved<'static>, ImageError> {
-    let store = LayoutDir {
-        dir: dir.to_owned(),
+) -> Result<Resolved<'a>, ImageError> {
+    let store = Restricted {
+        dir: LayoutDir {
+            dir: dir.to_owned(),
+        },
+        readable,
     };
-    let path = store.blob_path(digest);
-    let size = std::fs::metadata(&path)
-        .map_err(|source| LayoutError::Io {
-            path: path.clone(),
-            source,
-        })?
-        .len();
-    // One descriptor for the digest: the manifest or index is parsed from its bytes.
-    let index = serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": [{
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "digest": digest.to_string(),
-            "size": size,
-        }],
-    });
-    let location = format!("{}@{digest}", dir.display());
-    resolve_in_store(
-        store,
-        index.to_string().as_bytes(),
-        &location,
-        None,
-        options,
-    )
+    let limit = options.limits.max_metadata_bytes;
+    let bytes = blob::read_verified(&store, digest, "manifest", limit)?;
+    let manifest = match manifest::parse_document(None, &bytes, "manifest", &digest.to_string())? {
+        Document::Manifest(m) => m,
+        Document::Index(_) => {
+            return Err(manifest::ManifestError::IndexNotExpected {
+                digest: digest.clone(),
+            }
+            .into());
+        }
+    };
+    if !manifest.is_container_image {
+        let why = format!(
+            "config `{}`, layers {}",
+            manifest
+                .config
+                .media_type
+                .as_deref()
+                .unwrap_or("(no media type)"),
+            manifest
+                .layers
+                .iter()
+                .map(|l| format!("`{}`", l.media_type.as_deref().unwrap_or("(no media type)")))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        return Err(manifest::ManifestError::NotAnImage {
+            digest: digest.clone(),
+            why,
+        }
+        .into());
+    }
+    let picked = manifest::Picked {
+        manifest,
+        digest: digest.clone(),
+        index_digest: None,
+    };
+    let config_digest = picked.manifest.config.digest.clone();
+    let config_bytes = blob::read_verified(&store, &config_digest, "image config", limit)?;
+    let config = manifest::parse_config(&config_bytes, &config_digest)?;
+    let (info, layers) = image::describe(&picked, &config_digest, &config, Vec::new(), true)?;
+    let digests = picked
+        .manifest
+        .layers
+        .iter()
+        .map(|l| l.digest.clone())
+        .collect();
+    Ok(Resolved {
+        info,
+        layers,
+        opener: Box::new(BlobLayers { store, digests }),
+    })
 }
 
 /// Resolves an image in any store that has an OCI `index.json`.
@@ -223,7 +275,7 @@ pub(crate) fn resolve_in_store<'a, S: BlobStore + 'a>(
 }
 
 fn parse_index(bytes: &[u8], location: &str) -> Result<Index, LayoutError> {
-    match manifest::parse_document(bytes, "index", location) {
+    match manifest::parse_document(None, bytes, "index", location) {
         Ok(Document::Index(index)) => Ok(index),
         Ok(Document::Manifest(_)) => Err(LayoutError::BadIndex {
             location: location.to_owned(),

@@ -117,8 +117,10 @@ pub(crate) fn resolve(
         media_type: Some(media_type),
         digest: top_digest.clone(),
         size: Some(top_bytes.len() as u64),
+        urls: Vec::new(),
         annotations: Default::default(),
         platform: None,
+        artifact_type: None,
     };
     let mut top = Some(top_bytes);
     let picked = manifest::pick_manifest::<ImageError>(&start, &options.platform, &mut |d| {

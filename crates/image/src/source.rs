@@ -1,5 +1,6 @@
 //! Where an image comes from, in skopeo's transport syntax.
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::path::PathBuf;
 
@@ -18,10 +19,15 @@ pub enum Source {
     Registry(Reference),
     /// `dir:PATH`: an unpacked root filesystem (unlike skopeo's `dir:`).
     Dir(PathBuf),
-    /// A manifest (or index) by digest in a content-addressed blob directory laid out as
-    /// an OCI layout's `blobs/` (`DIR/blobs/sha256/<hex>`), as the server stores pushes.
-    /// Not parsed from text; built by the server's workers.
-    Blobs { dir: PathBuf, digest: Digest },
+    /// One image manifest by digest in a content-addressed blob directory laid out as an
+    /// OCI layout's `blobs/` (`DIR/blobs/sha256/<hex>`), as the server stores pushes. Only
+    /// the blobs in `readable` (those linked to the repository being scanned) are read; an
+    /// index or an artifact is refused. Not parsed from text; built by the server's workers.
+    Blobs {
+        dir: PathBuf,
+        digest: Digest,
+        readable: BTreeSet<Digest>,
+    },
 }
 
 /// Why a string is not an image source.
@@ -136,7 +142,7 @@ impl fmt::Display for Source {
             }
             Source::Registry(r) => write!(f, "docker://{r}"),
             Source::Dir(p) => write!(f, "dir:{}", p.display()),
-            Source::Blobs { dir, digest } => write!(f, "blobs:{}@{digest}", dir.display()),
+            Source::Blobs { dir, digest, .. } => write!(f, "blobs:{}@{digest}", dir.display()),
         }
     }
 }

@@ -209,4 +209,8 @@ pub enum RegistryError {
         "manifest `{digest}` is not in repository `{repository}`, so it cannot be promoted; push it there first"
     )]
     UnknownManifest { repository: String, digest: Digest },
+    #[error(
+        "manifest `{digest}` was not scanned and decided as a container image, so it cannot be promoted"
+    )]
+    NotJudged { digest: Digest },
 }

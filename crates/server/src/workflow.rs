@@ -10,6 +10,7 @@
 //!      ─▶ decide ─▶ promoted (tags in scanned/) | awaiting_approval ─approve─▶ promoted | rejected
 //! ```
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -27,6 +28,7 @@ use crate::config::ServerConfig;
 use crate::metrics::Metrics;
 
 mod decide;
+pub mod graph;
 mod stage;
 
 pub use decide::outcome_str;
@@ -81,6 +83,16 @@ pub fn team_and_app<'a>(repository: &'a str, unscanned_prefix: &str) -> Option<(
     (!team.is_empty() && !app.is_empty()).then_some((team, app))
 }
 
+/// Whether `tag` belongs to the referrers tag scheme (`sha256-<64 hex>`, optionally with a
+/// suffix such as `.sig`, `.att`, `.sbom`): cosign and other tools find signatures and
+/// attestations under such tags, so they are never gated nor promoted.
+pub fn is_referrer_tag(tag: &str) -> bool {
+    tag.strip_prefix("sha256-").is_some_and(|rest| {
+        let hex = rest.split('.').next().unwrap_or("");
+        hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())
+    })
+}
+
 /// The scanned-zone repository an unscanned one is promoted to.
 pub fn scanned_repository(config: &ServerConfig, repository: &str) -> Option<String> {
     repository
@@ -125,8 +137,10 @@ impl Workflow {
         if let Some(tag) = &pushed.tag {
             entry = entry.with_detail("tag", tag.clone());
         }
-        if pushed.subject.is_some() {
-            // An artifact about another image: kept, listed by the referrers API, not gated.
+        if pushed.subject.is_some() || pushed.tag.as_deref().is_some_and(is_referrer_tag) {
+            // An artifact about another image (a `subject`, or a tag of the referrers
+            // fallback scheme `sha256-<hex>…`): kept, listed by the referrers API, never gated
+            // and never promoted, so nobody can publish signatures in the scanned zone.
             tx.append_audit(entry.with_detail("referrer", true)).await?;
             return Ok(());
         }
@@ -135,7 +149,21 @@ impl Workflow {
             tx.append_audit(entry).await?;
             return Ok(());
         };
-        let children = self.platform_children(pushed).await;
+        // Every manifest the push reaches, read as the scanner reads it: the images of an
+        // index (nested or not, whatever platform they declare) are what is scanned.
+        let graph = graph::walk(
+            tx,
+            &self.config.data_dir,
+            &pushed.repository,
+            &pushed.digest,
+        )
+        .await?;
+        let children = graph.images.clone();
+        let unjudgeable = graph.problem.clone().or_else(|| {
+            (graph.root_is_index && graph.images.is_empty()).then(|| {
+                "the index holds no container image (only artifacts or attestations): there is nothing to scan, and artifacts are not promoted".to_owned()
+            })
+        });
         let (image, created) = tx
             .record_push(&NewImage {
                 repository: &pushed.repository,
@@ -184,14 +212,40 @@ impl Workflow {
             )
             .await?;
         }
-        if created || retry {
+        if created && let Some(reason) = &unjudgeable {
+            tx.transition_image(
+                image.id,
+                &[ImageState::Queued],
+                &Transition {
+                    to: ImageState::Failed,
+                    reason: Some(reason),
+                    stage: None,
+                    outcome: None,
+                    decision: None,
+                },
+            )
+            .await?;
+            tx.append_audit(
+                NewAuditEntry::new(SYSTEM_ACTOR, "image.failed", &subject)
+                    .with_detail("image", image.id)
+                    .with_detail("reason", reason.clone()),
+            )
+            .await?;
+            let data =
+                json!({ "image": image.id, "reason": reason, "links": self.image_links(&image) });
+            tx.emit_event(&self.event("scan.failed", &subject, team, data))
+                .await?;
+        } else if unjudgeable.is_some() {
+            // Pushed again: the same bytes cannot be judged any better.
+        } else if created || retry {
             let digests: Vec<String> = if children.is_empty() {
                 vec![pushed.digest.to_string()]
             } else {
                 children.iter().map(|(d, _)| d.to_string()).collect()
             };
             for digest in &digests {
-                let payload = json!({ "digest": digest }).to_string();
+                let payload =
+                    json!({ "digest": digest, "repository": pushed.repository }).to_string();
                 if tx.forget_failed_scan(digest).await? {
                     tx.requeue(SCAN_JOB, digest, &payload).await?;
                 } else {
@@ -214,54 +268,6 @@ impl Workflow {
                 .await?;
         }
         Ok(())
-    }
-
-    /// The platform manifests of a pushed index (attestation manifests, whose platform is
-    /// `unknown/unknown`, are not images and are left out).
-    async fn platform_children(&self, pushed: &PushedManifest) -> Vec<(Digest, Option<String>)> {
-        if pushed.children.is_empty() {
-            return Vec::new();
-        }
-        let path = self
-            .config
-            .data_dir
-            .join("blobs")
-            .join(pushed.digest.algorithm())
-            .join(pushed.digest.hex());
-        let platforms: Vec<(String, Option<String>)> = tokio::fs::read(&path)
-            .await
-            .ok()
-            .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
-            .and_then(|v| {
-                v.get("manifests")?.as_array().map(|m| {
-                    m.iter()
-                        .filter_map(|d| {
-                            let digest = d.get("digest")?.as_str()?.to_owned();
-                            let platform = d.get("platform").and_then(|p| {
-                                let os = p.get("os")?.as_str()?;
-                                let arch = p.get("architecture")?.as_str()?;
-                                Some(match p.get("variant").and_then(Value::as_str) {
-                                    Some(v) => format!("{os}/{arch}/{v}"),
-                                    None => format!("{os}/{arch}"),
-                                })
-                            });
-                            Some((digest, platform))
-                        })
-                        .collect()
-                })
-            })
-            .unwrap_or_default();
-        pushed
-            .children
-            .iter()
-            .filter_map(|child| {
-                let platform = platforms
-                    .iter()
-                    .find(|(d, _)| *d == child.to_string())
-                    .and_then(|(_, p)| p.clone());
-                (platform.as_deref() != Some("unknown/unknown")).then(|| (child.clone(), platform))
-            })
-            .collect()
     }
 
     /// Claims and runs jobs until `shutdown` turns true.
@@ -309,7 +315,13 @@ impl Workflow {
                 .and_then(|v| v.get("digest"))
                 .and_then(Value::as_str)
             {
-                Some(d) => self.scan_job(d).await,
+                Some(d) => {
+                    let repository = digest
+                        .as_ref()
+                        .and_then(|v| v.get("repository"))
+                        .and_then(Value::as_str);
+                    self.scan_job(d, repository).await
+                }
                 None => Err(format!("scan job {} has no digest", job.id)),
             },
             DECIDE_JOB => match digest
@@ -339,7 +351,7 @@ impl Workflow {
         }
     }
 
-    async fn scan_job(&self, digest: &str) -> Result<(), String> {
+    async fn scan_job(&self, digest: &str, repository: Option<&str>) -> Result<(), String> {
         if self
             .store
             .scan(digest)
@@ -358,7 +370,10 @@ impl Workflow {
             .map_err(|e| e.to_string())?;
         let started = now_ms();
         let timer = std::time::Instant::now();
-        let outcome = self.scan_blocking(parsed).await;
+        let outcome = match self.readable_blobs(&parsed, repository).await {
+            Ok(readable) => self.scan_blocking(parsed, readable).await,
+            Err(message) => Err(message),
+        };
         self.metrics
             .scan_seconds
             .observe(timer.elapsed().as_secs_f64());
@@ -520,7 +535,64 @@ impl Workflow {
         tx.commit().await
     }
 
-    async fn scan_blocking(&self, digest: Digest) -> Result<ScanReport, String> {
+    /// The blobs a scan of image manifest `digest` may read: the manifest and the config and
+    /// layers it names that are linked to the repository it was pushed to (a scan never
+    /// reads a blob of another repository, whatever a manifest names).
+    async fn readable_blobs(
+        &self,
+        digest: &Digest,
+        repository: Option<&str>,
+    ) -> Result<BTreeSet<Digest>, String> {
+        let repository = match repository {
+            Some(r) => r.to_owned(),
+            // Jobs queued before the repository was recorded in the payload.
+            None => self
+                .store
+                .images_waiting_for(&digest.to_string())
+                .await
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .next()
+                .map(|i| i.repository)
+                .ok_or_else(|| format!("no image waits for manifest `{digest}`"))?,
+        };
+        let linked = |d: Digest| {
+            let repository = repository.clone();
+            async move {
+                self.store
+                    .blob_linked(&repository, &d)
+                    .await
+                    .map(|l| (d, l))
+            }
+        };
+        let mut readable = BTreeSet::new();
+        if !linked(digest.clone()).await.map_err(|e| e.to_string())?.1 {
+            return Err(format!(
+                "manifest `{digest}` is no longer in repository `{repository}`; push it again"
+            ));
+        }
+        readable.insert(digest.clone());
+        let references = self
+            .store
+            .manifest_references(&repository, digest)
+            .await
+            .map_err(|e| e.to_string())?;
+        for reference in references {
+            if reference.kind == portcullis_store::registry::ReferenceKind::Blob {
+                let (d, is_linked) = linked(reference.digest).await.map_err(|e| e.to_string())?;
+                if is_linked {
+                    readable.insert(d);
+                }
+            }
+        }
+        Ok(readable)
+    }
+
+    async fn scan_blocking(
+        &self,
+        digest: Digest,
+        readable: BTreeSet<Digest>,
+    ) -> Result<ScanReport, String> {
         let dir = self.config.data_dir.clone();
         let home = self.advisory_home.clone();
         let limits = portcullis_image::Limits {
@@ -539,7 +611,11 @@ impl Workflow {
                 layer_cache: Some(cache),
                 ..portcullis_image::ReadOptions::default()
             };
-            let source = portcullis_image::Source::Blobs { dir, digest };
+            let source = portcullis_image::Source::Blobs {
+                dir,
+                digest,
+                readable,
+            };
             let (sbom, warnings) = portcullis_scan::read_sbom(
                 &source,
                 &options,

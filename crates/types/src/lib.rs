@@ -21,6 +21,7 @@ mod advisory;
 mod digest;
 mod distro;
 mod finding;
+pub mod manifest;
 mod package;
 mod sbom;
 

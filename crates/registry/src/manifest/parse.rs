@@ -3,35 +3,13 @@
 
 use portcullis_store::registry::{ManifestReference, ReferenceKind};
 use portcullis_types::Digest;
-use serde::Deserialize;
+use portcullis_types::manifest::{self as shared, ManifestDocument, ManifestKind};
 
 use crate::error::{ApiError, ErrorCode};
 
-pub(crate) const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-pub(crate) const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-pub(crate) const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-pub(crate) const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Raw {
-    schema_version: Option<u32>,
-    media_type: Option<String>,
-    artifact_type: Option<String>,
-    config: Option<Descriptor>,
-    layers: Option<Vec<Descriptor>>,
-    manifests: Option<Vec<Descriptor>>,
-    subject: Option<Descriptor>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Descriptor {
-    media_type: Option<String>,
-    digest: String,
-    #[serde(default)]
-    urls: Vec<String>,
-}
+pub(crate) use portcullis_types::manifest::OCI_INDEX;
+#[cfg(test)]
+use portcullis_types::manifest::OCI_MANIFEST;
 
 /// What the registry learns from a manifest's bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,6 +21,8 @@ pub(crate) struct ParsedManifest {
     pub required_blobs: Vec<Digest>,
     pub subject: Option<Digest>,
     pub artifact_type: Option<String>,
+    /// The document as the scanner reads it.
+    pub document: ManifestDocument,
 }
 
 impl ParsedManifest {
@@ -60,94 +40,48 @@ fn invalid(message: String) -> ApiError {
     ApiError::new(ErrorCode::ManifestInvalid, message)
 }
 
-fn descriptor_digest(descriptor: &Descriptor, field: &str) -> Result<Digest, ApiError> {
-    descriptor.digest.parse().map_err(|e| {
-        invalid(format!(
-            "the manifest's `{field}` descriptor has an invalid digest: {e}"
-        ))
-    })
-}
-
-/// Parses `body` pushed with `content_type` (its parameters ignored).
+/// Parses `body` pushed with `content_type` (its parameters ignored) with the reader the
+/// scanner uses. A body whose shape or `mediaType` does not match its declared type, or
+/// that declares no type at all, is refused as the reference registry refuses it.
 pub(crate) fn parse(content_type: Option<&str>, body: &[u8]) -> Result<ParsedManifest, ApiError> {
-    let raw: Raw = serde_json::from_slice(body)
-        .map_err(|e| invalid(format!("the manifest is not valid JSON: {e}")))?;
-    let header = content_type
-        .map(|c| c.split(';').next().unwrap_or("").trim().to_owned())
-        .filter(|c| !c.is_empty() && c != "application/json" && c != "application/octet-stream");
-    let media_type = match (header, raw.media_type.as_deref()) {
-        (Some(header), Some(body)) if header != body => {
-            return Err(invalid(format!(
-                "the Content-Type `{header}` differs from the manifest's mediaType `{body}`"
-            )));
-        }
-        (Some(header), _) => header,
-        (None, Some(body)) => body.to_owned(),
-        (None, None) if raw.manifests.is_some() => OCI_INDEX.to_owned(),
-        (None, None) => OCI_MANIFEST.to_owned(),
-    };
-    if raw.schema_version != Some(2) {
+    let declared = shared::declared_media_type(content_type);
+    if declared.is_none() && shared::body_media_type(body).is_none() {
         return Err(invalid(
-            "only schemaVersion 2 manifests are accepted (Docker v2 schema 2 or OCI)".to_owned(),
+            "the manifest declares no media type: send it with its Content-Type (e.g. `application/vnd.oci.image.manifest.v1+json`) or set `mediaType` in its body".to_owned(),
         ));
     }
+    let document =
+        shared::parse_manifest(declared.as_deref(), body).map_err(|e| invalid(e.to_string()))?;
     let mut references = Vec::new();
     let mut required_blobs = Vec::new();
-    match media_type.as_str() {
-        OCI_MANIFEST | DOCKER_MANIFEST => {
-            let config = raw
-                .config
-                .as_ref()
-                .ok_or_else(|| invalid("the image manifest has no `config`".to_owned()))?;
-            let layers = raw.layers.as_deref().unwrap_or_default();
-            for (field, descriptor) in
-                std::iter::once(("config", config)).chain(layers.iter().map(|l| ("layers", l)))
-            {
-                let digest = descriptor_digest(descriptor, field)?;
+    match document.kind {
+        ManifestKind::Image => {
+            for descriptor in document.config.iter().chain(&document.layers) {
                 if descriptor.urls.is_empty() {
-                    required_blobs.push(digest.clone());
+                    required_blobs.push(descriptor.digest.clone());
                 }
                 references.push(ManifestReference {
                     kind: ReferenceKind::Blob,
-                    digest,
+                    digest: descriptor.digest.clone(),
                 });
             }
         }
-        OCI_INDEX | DOCKER_LIST => {
-            let manifests = raw
-                .manifests
-                .as_deref()
-                .ok_or_else(|| invalid("the index has no `manifests`".to_owned()))?;
-            for descriptor in manifests {
+        ManifestKind::Index => {
+            for descriptor in &document.manifests {
                 references.push(ManifestReference {
                     kind: ReferenceKind::Manifest,
-                    digest: descriptor_digest(descriptor, "manifests")?,
+                    digest: descriptor.digest.clone(),
                 });
             }
         }
-        other => {
-            return Err(invalid(format!(
-                "manifest media type `{other}` is not supported; push an OCI or Docker v2 schema 2 manifest or index"
-            )));
-        }
     }
-    let subject = raw
-        .subject
-        .as_ref()
-        .map(|s| descriptor_digest(s, "subject"))
-        .transpose()?;
-    let artifact_type = raw.artifact_type.or_else(|| {
-        raw.config
-            .as_ref()
-            .and_then(|c| c.media_type.clone())
-            .filter(|_| media_type == OCI_MANIFEST)
-    });
     Ok(ParsedManifest {
-        media_type,
+        media_type: document.media_type.clone(),
         references,
         required_blobs,
-        subject,
-        artifact_type,
+        subject: document.subject.as_ref().map(|s| s.digest.clone()),
+        artifact_type: document.referrer_artifact_type(),
+        document,
     })
 }
 
@@ -185,5 +119,23 @@ mod tests {
         assert_eq!(err.code, ErrorCode::ManifestInvalid);
         let err = parse(Some(OCI_MANIFEST), b"not json").expect_err("not json");
         assert_eq!(err.code, ErrorCode::ManifestInvalid);
+    }
+
+    /// CVE-2021-41190: a body read as an image by one reader and as an index by another.
+    #[test]
+    fn ambiguous_and_undeclared_manifests_are_refused() {
+        let ambiguous = format!(
+            r#"{{"schemaVersion":2,"config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{A}","size":2}},"layers":[],"manifests":[{{"mediaType":"{OCI_MANIFEST}","digest":"{B}","size":3}}]}}"#
+        );
+        for content_type in [Some(OCI_MANIFEST), Some(OCI_INDEX), None] {
+            let err = parse(content_type, ambiguous.as_bytes()).expect_err("ambiguous");
+            assert_eq!(err.code, ErrorCode::ManifestInvalid, "{content_type:?}");
+        }
+        let undeclared = format!(
+            r#"{{"schemaVersion":2,"config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{A}","size":2}},"layers":[]}}"#
+        );
+        let err = parse(Some("application/json"), undeclared.as_bytes()).expect_err("no type");
+        assert!(err.message.contains("no media type"), "{}", err.message);
+        assert!(parse(Some(OCI_MANIFEST), undeclared.as_bytes()).is_ok());
     }
 }

@@ -535,12 +535,30 @@ fn promotion_makes_the_image_readable_under_scanned() -> anyhow::Result<()> {
     let digest: portcullis_types::Digest = sha256_of(&manifest).parse()?;
     server.runtime.block_on(async {
         let mut tx = server.store.begin().await?;
+        // What the caller did not judge is never promoted.
+        let refused = portcullis_registry::promote(
+            &mut tx,
+            "unscanned/a/app",
+            &digest,
+            Some("v1"),
+            "scanned/a/app",
+            &std::collections::BTreeSet::new(),
+        )
+        .await;
+        assert!(
+            matches!(
+                refused,
+                Err(portcullis_registry::RegistryError::NotJudged { .. })
+            ),
+            "{refused:?}"
+        );
         portcullis_registry::promote(
             &mut tx,
             "unscanned/a/app",
             &digest,
             Some("v1"),
             "scanned/a/app",
+            &std::collections::BTreeSet::from([digest.clone()]),
         )
         .await?;
         tx.commit().await?;

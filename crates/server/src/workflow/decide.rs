@@ -39,10 +39,43 @@ impl Workflow {
                 }
             }
         };
+        // What is copied is what was judged: the manifests the push reaches, read again now,
+        // must be exactly the images that were scanned and decided (manifests are immutable,
+        // so a difference means the records were tampered with or a child disappeared).
+        let graph =
+            super::graph::walk(tx, &self.config.data_dir, &image.repository, &digest).await?;
+        let judged: std::collections::BTreeSet<String> = self
+            .store
+            .image_children(image.id)
+            .await?
+            .into_iter()
+            .map(|c| c.digest)
+            .collect();
+        let reached: std::collections::BTreeSet<String> =
+            graph.images.iter().map(|(d, _)| d.to_string()).collect();
+        if let Some(problem) = graph.problem.as_ref().or((reached != judged)
+            .then_some(&"the manifests it reaches are not the ones that were scanned".to_owned()))
+        {
+            return Err(StoreError::Corrupt {
+                column: "promotion",
+                value: format!("image {} cannot be promoted: {problem}", image.id),
+            });
+        }
+        let copyable = graph.copyable(&digest);
         for tag in &tags {
-            portcullis_registry::promote(tx, &image.repository, &digest, tag.as_deref(), &target)
-                .await
-                .map_err(promotion_error)?;
+            if tag.as_deref().is_some_and(super::is_referrer_tag) {
+                continue;
+            }
+            portcullis_registry::promote(
+                tx,
+                &image.repository,
+                &digest,
+                tag.as_deref(),
+                &target,
+                &copyable,
+            )
+            .await
+            .map_err(promotion_error)?;
             if let Some(t) = tag {
                 tx.mark_tag_promoted(image.id, t).await?;
             }
