@@ -18,6 +18,7 @@ use portcullis_types::Digest;
 use crate::entry_path::{self, normalise_entry};
 use crate::select::{EntryInfo, Selection, Selector, Summarizer};
 pub(crate) use budget::{Budget, Limit};
+pub(crate) use stream::hash_stored;
 use stream::{Chunk, Compression, Feed, PlainChunks, StoredCounter, Which};
 
 /// What the reader knows about a layer before reading it.
@@ -64,6 +65,15 @@ pub(crate) enum EntryKind {
 pub(crate) struct Whiteout {
     pub dir: String,
     pub name: Option<String>,
+}
+
+/// The digests of a layer read to its end and checked: the sha256 of the bytes as
+/// stored (whether or not the source named it) and of the uncompressed tar, which
+/// equals the config's diff_id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct VerifiedDigests {
+    pub stored: Digest,
+    pub diff_id: Digest,
 }
 
 /// Everything a layer contributes to the merged tree, in tar order.
@@ -187,7 +197,13 @@ struct Streamed {
 impl LayerReader<'_> {
     /// Reads the layer; the two digests are computed on a helper thread fed with copies
     /// of the bytes, so that hashing overlaps decompression instead of adding to it.
-    pub(crate) fn read(&self, reader: impl Read) -> Result<LayerContents, LayerError> {
+    ///
+    /// `Ok` only once both digests are verified (the stored one when the source knows
+    /// it, the diff_id always); the digests come back with the contents, as computed.
+    pub(crate) fn read(
+        &self,
+        reader: impl Read,
+    ) -> Result<(LayerContents, VerifiedDigests), LayerError> {
         let (sender, receiver) = mpsc::sync_channel(HASH_QUEUE);
         let (recycle, recycled) = mpsc::channel();
         std::thread::scope(|scope| {
@@ -250,7 +266,7 @@ impl LayerReader<'_> {
         &self,
         streamed: Streamed,
         (stored_digest, diff_id): (Digest, Digest),
-    ) -> Result<LayerContents, LayerError> {
+    ) -> Result<(LayerContents, VerifiedDigests), LayerError> {
         let Streamed {
             contents,
             stored_size,
@@ -307,7 +323,13 @@ impl LayerReader<'_> {
                 actual: diff_id,
             });
         }
-        Ok(contents)
+        Ok((
+            contents,
+            VerifiedDigests {
+                stored: stored_digest,
+                diff_id,
+            },
+        ))
     }
 
     fn walk<R: Read>(

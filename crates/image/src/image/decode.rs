@@ -13,7 +13,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::{ImageError, LayerOpener};
-use crate::layer::{Budget, LayerContents, LayerError, LayerReader, LayerSpec};
+use crate::cache::{self, LayerCache};
+use crate::layer::{Budget, LayerContents, LayerError, LayerReader, LayerSpec, VerifiedDigests};
 use crate::options::{Progress, ReadOptions};
 use crate::select::{EntryInfo, Selection, Selector};
 use crate::tree::{FileTree, PendingHardlink};
@@ -48,43 +49,18 @@ pub(crate) fn read_layers(
             let (Some(spec), Some(slot)) = (layers.get(index), slots.get(index)) else {
                 break;
             };
-            let cache_key = options
-                .layer_cache
-                .as_ref()
-                .zip(selector.cache_key())
-                .map(|(cache, key)| (cache, crate::cache::key(&spec.diff_id, &key)));
-            let cached = cache_key
-                .as_ref()
-                .and_then(|(cache, key)| cache.load(key))
-                .and_then(|bytes| crate::cache::decode(&bytes));
-            let hit = cached.is_some();
-            let result = if budget.is_cancelled() {
-                Err(LayerError::Cancelled { layer: index }.into())
-            } else if let Some(contents) = cached {
-                progress.advance(spec.stored_size.unwrap_or(0));
-                Ok(contents)
-            } else {
-                let reader = LayerReader {
-                    index,
-                    spec,
-                    selector,
-                    budget: &budget,
-                    progress,
-                };
-                opener
-                    .open(index)
-                    .and_then(|stream| reader.read(stream).map_err(ImageError::from))
+            let layer = OneLayer {
+                index,
+                spec,
+                opener,
+                options,
+                selector,
+                budget: &budget,
+                progress,
             };
-            match &result {
-                Err(_) => budget.cancel(),
-                Ok(contents) => {
-                    if let Some((cache, key)) = &cache_key
-                        && !hit
-                        && let Some(bytes) = crate::cache::encode(contents)
-                    {
-                        cache.store(key, &bytes);
-                    }
-                }
+            let result = layer.read();
+            if result.is_err() {
+                budget.cancel();
             }
             progress.layer_done(index);
             *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
@@ -130,6 +106,92 @@ pub(crate) fn read_layers(
     Ok(tree)
 }
 
+/// One layer to read, from the cache or by decoding it.
+struct OneLayer<'a> {
+    index: usize,
+    spec: &'a LayerSpec,
+    opener: &'a dyn LayerOpener,
+    options: &'a ReadOptions,
+    selector: &'a dyn Selector,
+    budget: &'a Budget<'a>,
+    progress: &'a dyn Progress,
+}
+
+impl OneLayer<'_> {
+    fn read(&self) -> Result<LayerContents, ImageError> {
+        if self.budget.is_cancelled() {
+            return Err(LayerError::Cancelled { layer: self.index }.into());
+        }
+        let Some((cache, selector_key)) = self
+            .options
+            .layer_cache
+            .as_deref()
+            .zip(self.selector.cache_key())
+        else {
+            return Ok(self.decode()?.0);
+        };
+        let claimed = cache::key(
+            self.spec.stored_digest.as_ref(),
+            &self.spec.diff_id,
+            &selector_key,
+        );
+        if let Some(contents) = self.cached(cache, &claimed) {
+            return Ok(contents);
+        }
+        let (contents, verified) = self.decode()?;
+        // Stored under what the read verified (the same digests as claimed, now proven).
+        let key = cache::key(
+            self.spec.stored_digest.as_ref().map(|_| &verified.stored),
+            &verified.diff_id,
+            &selector_key,
+        );
+        if let Some(bytes) = cache::encode(&verified, &contents) {
+            cache.store(&key, &bytes);
+        }
+        Ok(contents)
+    }
+
+    fn decode(&self) -> Result<(LayerContents, VerifiedDigests), ImageError> {
+        let reader = LayerReader {
+            index: self.index,
+            spec: self.spec,
+            selector: self.selector,
+            budget: self.budget,
+            progress: self.progress,
+        };
+        Ok(reader.read(self.opener.open(self.index)?)?)
+    }
+
+    /// The cached contents under `key`, if the entry's verified digests are this
+    /// layer's. With a blob digest in the key, they are by construction (and the blob is
+    /// not read: see [`cache::key`]). Without one (classic docker-archives), the key
+    /// holds only the claimed diff_id, so the stored bytes are hashed — far cheaper than
+    /// decoding them — and must be the very bytes the entry was verified from; if not,
+    /// the layer is decoded and verified like any other.
+    fn cached(&self, cache: &dyn LayerCache, key: &str) -> Option<LayerContents> {
+        let (verified, contents) = cache::decode(&cache.load(key)?)?;
+        if verified.diff_id != self.spec.diff_id {
+            return None;
+        }
+        match &self.spec.stored_digest {
+            Some(stored) => {
+                if verified.stored != *stored {
+                    return None;
+                }
+                self.progress.advance(self.spec.stored_size.unwrap_or(0));
+            }
+            None => {
+                let stream = self.opener.open(self.index).ok()?;
+                let actual = crate::layer::hash_stored(stream, self.budget, self.progress).ok()?;
+                if actual != verified.stored {
+                    return None;
+                }
+            }
+        }
+        Some(contents)
+    }
+}
+
 /// Reads hardlink targets again from their layers and gives their bytes to the links.
 fn fill_hardlinks(
     tree: &mut FileTree,
@@ -166,7 +228,7 @@ fn fill_hardlinks(
             budget,
             progress,
         };
-        let contents = reader.read(opener.open(index)?)?;
+        let (contents, _) = reader.read(opener.open(index)?)?;
         let found: BTreeMap<&str, Arc<[u8]>> = contents
             .entries
             .iter()

@@ -116,6 +116,31 @@ pub(crate) fn hash_chunks(
     )
 }
 
+/// The sha256 of a layer's stored bytes, read to the end without decoding them (a cache
+/// hit on a layer whose source names no blob digest). Stops when the read is cancelled.
+pub(crate) fn hash_stored(
+    mut reader: impl Read,
+    budget: &Budget<'_>,
+    progress: &dyn Progress,
+) -> io::Result<Digest> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        if budget.is_cancelled() {
+            return Err(io::Error::other("cancelled"));
+        }
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.update(buf.get(..n).unwrap_or(&[]));
+        progress.advance(n as u64);
+    }
+    Ok(Digest::sha256_from_bytes(hasher.finalize().into()))
+}
+
 /// Counts the stored bytes, feeds them to the hasher and reports them as progress.
 pub(crate) struct StoredCounter<'a, R> {
     inner: R,
