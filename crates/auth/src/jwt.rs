@@ -3,9 +3,12 @@
 //! The token endpoint and the registry are the same deployment, sharing one signing key
 //! through the database, so a symmetric signature suffices (clients treat the token as
 //! opaque). The claims follow the Docker token specification (`iss`, `sub`, `aud`, `exp`,
-//! `nbf`, `iat`, `jti`, `access`) plus the principal's kind, role and teams, so that a
-//! request carrying a token needs no database lookup. Only `{"alg":"HS256"}` is accepted:
-//! a token claiming `none` or another algorithm is refused before anything else is read.
+//! `nbf`, `iat`, `jti`, `access`) plus the principal's kind, role and teams, and `src`: what
+//! the token was issued from ([`IssuedFrom`]), which is checked against the database on
+//! every use so that revoking an API token, or deleting a user or changing its password,
+//! role or teams, ends the registry tokens issued from it at once (see `revocation.rs`).
+//! Only `{"alg":"HS256"}` is accepted: a token claiming `none` or another algorithm is
+//! refused before anything else is read.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -45,6 +48,20 @@ pub(crate) struct Claims {
     pub role: Option<Role>,
     #[serde(default)]
     pub teams: BTreeSet<String>,
+    /// What the token was issued from; `None` for an anonymous token.
+    #[serde(default, rename = "src", skip_serializing_if = "Option::is_none")]
+    pub issued_from: Option<IssuedFrom>,
+}
+
+/// The credential a registry token was issued from, as recorded in its `src` claim.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum IssuedFrom {
+    /// An API token, by its id: valid while that token is neither revoked nor expired.
+    Token(i64),
+    /// A user's password: the user's credential stamp at issue (see `revocation.rs`),
+    /// valid while the user exists with the same password, role and teams.
+    User(String),
 }
 
 impl Claims {
@@ -66,6 +83,8 @@ pub(crate) enum JwtError {
     Expired,
     NotYetValid,
     Audience,
+    /// What it was issued from was revoked, deleted or changed.
+    Revoked,
 }
 
 impl JwtError {
@@ -77,6 +96,9 @@ impl JwtError {
             JwtError::Expired => "the token has expired; fetch a new one",
             JwtError::NotYetValid => "the token is not valid yet; check the clocks",
             JwtError::Audience => "the token was issued for another service",
+            JwtError::Revoked => {
+                "the credential this token was issued from was revoked or changed; sign in again"
+            }
         }
     }
 }
@@ -202,6 +224,7 @@ mod tests {
             kind: Some(PrincipalKind::User),
             role: Some(Role::Developer),
             teams: BTreeSet::from(["a".to_owned()]),
+            issued_from: Some(IssuedFrom::Token(7)),
         }
     }
 
@@ -229,6 +252,19 @@ mod tests {
         assert_eq!(
             signer.verify("a.b", "portcullis", 500, 30),
             Err(JwtError::Malformed)
+        );
+
+        // What it was issued from travels as `src`, tagged by kind.
+        let payload = URL_SAFE_NO_PAD
+            .decode(token.split('.').nth(1).unwrap_or_default())
+            .unwrap_or_default();
+        let payload: serde_json::Value = serde_json::from_slice(&payload).unwrap_or_default();
+        assert_eq!(payload["src"], serde_json::json!({ "token": 7 }));
+        let mut user = claims(1000);
+        user.issued_from = Some(IssuedFrom::User("ab".to_owned()));
+        assert_eq!(
+            serde_json::to_value(&user).unwrap_or_default()["src"],
+            serde_json::json!({ "user": "ab" })
         );
 
         // A token re-signed with `alg: none` and no signature is refused.

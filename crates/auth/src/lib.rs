@@ -25,8 +25,15 @@
 //! ```
 //!
 //! Registry tokens are HS256 JWTs signed with a key generated once and shared by every
-//! server process through the `settings` table. Failed sign-ins are limited per user name
-//! and per source address, in memory.
+//! server process through the `settings` table; each records what it was issued from, and
+//! is refused as soon as that API token is revoked or that user deleted or changed
+//! (`revocation.rs`, one indexed lookup per use). The JSON API never accepts them.
+//!
+//! Failed sign-ins are limited per user name and per source address on every path that
+//! checks a password or API token; valid API tokens are accepted before the limits, so
+//! that nobody can lock out a CI pipeline (see `authenticate.rs`). The server runs each
+//! request inside [`with_source`] so that the registry's and the API's checks know the
+//! client address. The counts are in memory, per process (`limiter.rs`).
 
 mod admin;
 mod authenticate;
@@ -34,7 +41,9 @@ mod error;
 mod jwt;
 mod limiter;
 pub mod permissions;
+mod revocation;
 pub mod secret;
+mod source;
 mod token_endpoint;
 
 use std::fmt;
@@ -44,11 +53,15 @@ use std::time::Duration;
 use portcullis_store::Store;
 
 pub use admin::{CreatedToken, NewTokenRequest, NewUserRequest};
+pub use authenticate::{REGISTRY_TOKEN_REFUSED, is_registry_token};
 pub use error::AuthError;
 pub use jwt::Access;
 pub use permissions::{
     Zones, allowed_actions, can_approve, can_manage_policies, can_manage_teams_and_tokens,
     can_read_audit, can_read_team,
+};
+pub use source::{
+    retry_after_secs, source_of, too_many_sign_ins, too_many_sign_ins_message, with_source,
 };
 pub use token_endpoint::token_router;
 

@@ -3,8 +3,14 @@
 //! are refused without checking the password until old failures age out.
 //!
 //! Only failures count, so that a CI job fetching many tokens with good credentials is
-//! never slowed. The state is in memory, per process: several server processes each allow
-//! the limit, which still bounds guessing to a few attempts per second overall.
+//! never slowed; valid API tokens are accepted before the limits are consulted (see
+//! `authenticate.rs`). The keys are `user:NAME` (password sign-ins) and `source:ADDRESS`
+//! (every failed sign-in, on every path).
+//!
+//! The state is in memory, per process: N server processes sharing one database allow N
+//! times the limit (and forget it on restart), which still bounds guessing to a few
+//! attempts per second overall. Moving the counts into the database, so that they hold
+//! across nodes, is left to the multi-node work.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;

@@ -9,19 +9,21 @@
 //! a 401 that never says whether the user exists; too many failures are a 429.
 //!
 //! Serve the router with `into_make_service_with_connect_info::<SocketAddr>()` so that
-//! failed sign-ins are also limited per source address.
+//! failed sign-ins are also limited per source address. The token records what it was
+//! issued from (an API token, or the user's credential stamp), so that it stops working as
+//! soon as that is revoked or changed (see `revocation.rs`).
 
 use std::collections::BTreeMap;
 use std::collections::BTreeSet;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Form, Json, Router};
-use portcullis_types::{Principal, RegistryAction};
+use portcullis_types::RegistryAction;
 use serde::Deserialize;
 use serde_json::json;
 use time::OffsetDateTime;
@@ -29,10 +31,11 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::Auth;
 use crate::authenticate::{
-    ANONYMOUS, Credentials, LoginError, grantable, now_secs, parse_authorization,
+    ANONYMOUS, Credentials, LoginError, SignedIn, grantable, now_secs, parse_authorization,
 };
 use crate::jwt::{Access, Claims};
 use crate::secret::random_bytes;
+use crate::source::{source_of, too_many_sign_ins};
 
 /// The token endpoint, at `/token` (point [`crate::AuthConfig::realm`] at it).
 pub fn token_router(auth: Auth) -> Router {
@@ -48,12 +51,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Source {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Source(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|info| info.0.ip()),
-        ))
+        Ok(Source(source_of(&parts.extensions)))
     }
 }
 
@@ -77,21 +75,7 @@ fn login_refusal(error: LoginError) -> Response {
             "UNAUTHORIZED",
             "invalid user name, password or token",
         ),
-        LoginError::Limited(wait) => {
-            let mut response = refusal(
-                StatusCode::TOO_MANY_REQUESTS,
-                "TOOMANYREQUESTS",
-                &format!(
-                    "too many failed sign-ins for this user name or from this address; retry in {} seconds",
-                    wait.as_secs().max(1)
-                ),
-            );
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(wait.as_secs().max(1)),
-            );
-            response
-        }
+        LoginError::Limited(wait) => too_many_sign_ins(wait),
         LoginError::Unavailable(error) => refusal(
             StatusCode::SERVICE_UNAVAILABLE,
             "UNAVAILABLE",
@@ -138,7 +122,8 @@ fn requested(scopes: &[&str]) -> BTreeMap<String, BTreeSet<RegistryAction>> {
 
 /// Signs a token for `principal` (anonymous if `None`) granting the allowed part of
 /// `scopes`, and builds the response body.
-fn issue(auth: &Auth, principal: Option<&Principal>, scopes: &[&str]) -> Response {
+fn issue(auth: &Auth, signed_in: Option<&SignedIn>, scopes: &[&str]) -> Response {
+    let principal = signed_in.map(|s| &s.principal);
     let access: Vec<Access> = requested(scopes)
         .into_iter()
         .filter_map(|(name, wanted)| {
@@ -181,6 +166,7 @@ fn issue(auth: &Auth, principal: Option<&Principal>, scopes: &[&str]) -> Respons
         kind: principal.map(|p| p.kind),
         role: principal.map(|p| p.role),
         teams: principal.map(|p| p.teams.clone()).unwrap_or_default(),
+        issued_from: signed_in.map(|s| s.issued_from.clone()),
     };
     let token = auth.inner.signer.sign(&claims);
     let issued_at = OffsetDateTime::from_unix_timestamp(i64::try_from(now).unwrap_or(0))
@@ -238,8 +224,8 @@ async fn get_token(
             "sign in with a user name and password, or an API token as the password",
         ),
         Some(Some(Credentials::Basic { user, secret })) => {
-            match auth.sign_in(&user, &secret, source).await {
-                Ok(principal) => issue(&auth, Some(&principal), &scopes),
+            match auth.sign_in(Some(&user), &secret, source).await {
+                Ok(signed_in) => issue(&auth, Some(&signed_in), &scopes),
                 Err(error) => login_refusal(error),
             }
         }
@@ -286,8 +272,8 @@ async fn post_token(
         );
     };
     let scopes: Vec<&str> = form.scope.as_deref().into_iter().collect();
-    match auth.sign_in(user, password, source).await {
-        Ok(principal) => issue(&auth, Some(&principal), &scopes),
+    match auth.sign_in(Some(user), password, source).await {
+        Ok(signed_in) => issue(&auth, Some(&signed_in), &scopes),
         Err(error) => login_refusal(error),
     }
 }

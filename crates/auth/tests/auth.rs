@@ -5,8 +5,9 @@ use std::net::SocketAddr;
 
 use anyhow::{Context, ensure};
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine;
@@ -70,6 +71,25 @@ async fn v2_base(State(auth): State<Auth>, headers: HeaderMap) -> Response {
     response
 }
 
+/// `GET /api/whoami`: the JSON API's view of the caller.
+async fn whoami(State(auth): State<Auth>, headers: HeaderMap) -> Response {
+    match auth.authenticate(authorization(&headers)).await {
+        Ok(principal) => (StatusCode::OK, principal.name).into_response(),
+        Err(error) => access_response(Err(error)),
+    }
+}
+
+/// What the server does around every request: the client address for the sign-in limits,
+/// and 429 for a request one of them refused.
+async fn sign_in_limits(request: Request, next: Next) -> Response {
+    let source = portcullis_auth::source_of(request.extensions());
+    let (response, limited) = portcullis_auth::with_source(source, next.run(request)).await;
+    match limited {
+        Some(wait) => portcullis_auth::too_many_sign_ins(wait),
+        None => response,
+    }
+}
+
 /// `GET /protected/{actions}/{*repository}`: needs `actions` (comma-separated) on it.
 async fn protected(
     State(auth): State<Auth>,
@@ -101,12 +121,15 @@ async fn start(configure: impl FnOnce(&mut AuthConfig)) -> anyhow::Result<Server
     let mut config = AuthConfig::new(format!("{base}/token"), "portcullis");
     configure(&mut config);
     let auth = Auth::new(store, config).await?;
-    let app = token_router(auth.clone()).merge(
-        Router::new()
-            .route("/v2/", get(v2_base))
-            .route("/protected/{actions}/{*repository}", get(protected))
-            .with_state(auth.clone()),
-    );
+    let app = token_router(auth.clone())
+        .merge(
+            Router::new()
+                .route("/v2/", get(v2_base))
+                .route("/protected/{actions}/{*repository}", get(protected))
+                .route("/api/whoami", get(whoami))
+                .with_state(auth.clone()),
+        )
+        .layer(axum::middleware::from_fn(sign_in_limits));
     tokio::spawn(async move {
         let service = app.into_make_service_with_connect_info::<SocketAddr>();
         let _ = axum::serve(listener, service).await;
@@ -265,3 +288,7 @@ fn grants(pairs: &[(&str, &[&str])]) -> Vec<(String, Vec<String>)> {
 mod flow;
 #[path = "auth/guards.rs"]
 mod guards;
+#[path = "auth/limits.rs"]
+mod limits;
+#[path = "auth/registry_tokens.rs"]
+mod registry_tokens;

@@ -24,6 +24,8 @@ mod sbom_real_image;
 mod scan;
 #[path = "cli/scan_oracle.rs"]
 mod scan_oracle;
+#[path = "cli/security_auth.rs"]
+mod security_auth;
 #[path = "cli/server.rs"]
 mod server;
 #[path = "cli/server_approval.rs"]

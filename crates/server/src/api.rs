@@ -37,12 +37,22 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The caller, from the request's `Authorization` header.
+    /// The caller, from the request's `Authorization` header: an API token or a user's
+    /// password, never a registry token (which grants only its registry scopes). Failed
+    /// sign-ins are limited per user name and source (see `sign_in_limits` in `lib.rs`).
     pub async fn principal(&self, headers: &HeaderMap) -> Result<Principal, ApiError> {
         let authorization = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
-        Ok(self.auth.authenticate(authorization).await?)
+        self.auth.authenticate(authorization).await.map_err(|e| {
+            let mut error = ApiError::from(e);
+            if error.status == StatusCode::UNAUTHORIZED
+                && portcullis_auth::is_registry_token(authorization)
+            {
+                portcullis_auth::REGISTRY_TOKEN_REFUSED.clone_into(&mut error.message);
+            }
+            error
+        })
     }
 }
 

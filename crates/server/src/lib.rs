@@ -208,6 +208,7 @@ impl Server {
                 self.state.auth.as_ref().clone(),
             ))
             .merge(api::router(self.state.clone()))
+            .layer(axum::middleware::from_fn(sign_in_limits))
             .layer(axum::middleware::from_fn(
                 move |req, next: axum::middleware::Next| {
                     metrics.http_requests.inc();
@@ -224,6 +225,38 @@ impl Server {
             let _ = task.await;
         }
         self.state.store.close().await;
+    }
+}
+
+/// Gives every request's sign-ins its client address (the connection's peer;
+/// `X-Forwarded-For` is not trusted), so that failed sign-ins are limited per source on the
+/// registry, the API and the pages as on `/token`; a request refused by a limit is
+/// answered 429 with `Retry-After`, in the registry's error shape under `/v2/` and the
+/// API's elsewhere.
+async fn sign_in_limits(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let source = portcullis_auth::source_of(request.extensions());
+    let registry = request.uri().path().starts_with("/v2");
+    let (response, limited) = portcullis_auth::with_source(source, next.run(request)).await;
+    match limited {
+        None => response,
+        Some(wait) if registry => portcullis_auth::too_many_sign_ins(wait),
+        Some(wait) => {
+            let mut response = error::ApiError::new(
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                "too-many-requests",
+                portcullis_auth::too_many_sign_ins_message(wait),
+            )
+            .into_response();
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                portcullis_auth::retry_after_secs(wait).into(),
+            );
+            response
+        }
     }
 }
 

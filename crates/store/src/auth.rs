@@ -50,6 +50,23 @@ impl std::fmt::Debug for UserCredentials {
     }
 }
 
+/// What identifies the current credentials of a user: it differs after the user is deleted
+/// (and recreated), its password is set, or its role or teams change.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UserCredentialVersion {
+    /// The argon2id PHC string (its salt is new with every password).
+    pub password_hash: String,
+    pub updated_at_ms: i64,
+}
+
+impl std::fmt::Debug for UserCredentialVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserCredentialVersion")
+            .field("updated_at_ms", &self.updated_at_ms)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A user to create.
 #[derive(Clone, PartialEq, Eq)]
 pub struct NewUser {
@@ -367,6 +384,29 @@ impl Store {
         })
         .map_err(StoreError::db("look up a user's teams"))?;
         row.into_credentials(teams.into_iter().collect()).map(Some)
+    }
+
+    /// What changes whenever user `name`'s credentials or rights change: its password hash
+    /// (salted afresh on every change) and when it was last updated (password, role or
+    /// teams). `None` if there is no such user. One primary-key lookup, made for every
+    /// request that carries a registry token issued to a user.
+    pub async fn user_credential_version(
+        &self,
+        name: &str,
+    ) -> Result<Option<UserCredentialVersion>, StoreError> {
+        let row: Option<(String, i64)> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT password_hash, updated_at FROM users WHERE name = $1")
+                .bind(name)
+                .fetch_optional(pool)
+                .await
+        })
+        .map_err(StoreError::db("look up a user's credential version"))?;
+        Ok(
+            row.map(|(password_hash, updated_at_ms)| UserCredentialVersion {
+                password_hash,
+                updated_at_ms,
+            }),
+        )
     }
 
     /// Every user, by name, without password hashes.

@@ -104,6 +104,8 @@ on_both_backends!(webhooks as webhooks_tests:
 on_both_backends!(auth as auth_tests:
     names_are_unique_and_teams_round_trip,
     tokens_are_found_by_hash_only_while_valid,
+    token_validity_by_id_follows_revocation_and_expiry,
+    credential_versions_change_with_every_credential_change,
     admins_are_detected_by_users_and_usable_tokens,
     settings_are_created_once_even_when_concurrent,
 );

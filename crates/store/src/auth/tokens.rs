@@ -221,6 +221,23 @@ impl Store {
         row.into_valid(teams.into_iter().collect()).map(Some)
     }
 
+    /// Whether the token with id `id` is neither revoked nor expired: one primary-key lookup,
+    /// made for every request that carries a registry token issued from an API token.
+    pub async fn token_is_valid(&self, id: i64) -> Result<bool, StoreError> {
+        let found: Option<i64> = with_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT id FROM api_tokens WHERE id = $1 AND revoked_at IS NULL \
+                 AND (expires_at IS NULL OR expires_at > $2)",
+            )
+            .bind(id)
+            .bind(now_millis())
+            .fetch_optional(pool)
+            .await
+        })
+        .map_err(StoreError::db("check an API token"))?;
+        Ok(found.is_some())
+    }
+
     /// Whether an admin can sign in: an admin user, or an admin token neither revoked nor
     /// expired.
     pub async fn admin_exists(&self) -> Result<bool, StoreError> {

@@ -154,6 +154,91 @@ pub async fn tokens_are_found_by_hash_only_while_valid(db: &TestDb) -> anyhow::R
     Ok(())
 }
 
+pub async fn token_validity_by_id_follows_revocation_and_expiry(db: &TestDb) -> anyhow::Result<()> {
+    let store = db.open().await?;
+    store.create_team("a").await?;
+    let ci = store
+        .create_token(&token("ci", "hash-ci", None))
+        .await?
+        .context("created")?;
+    let old = store
+        .create_token(&token("old", "hash-old", Some(1_000)))
+        .await?
+        .context("created")?;
+    ensure!(
+        store.token_is_valid(ci).await?,
+        "a fresh token is not valid"
+    );
+    ensure!(
+        !store.token_is_valid(old).await?,
+        "an expired token is valid"
+    );
+    ensure!(
+        !store.token_is_valid(ci + old + 1).await?,
+        "a missing token is valid"
+    );
+    ensure!(store.revoke_token("ci").await?);
+    ensure!(!store.token_is_valid(ci).await?, "a revoked token is valid");
+    // A new token of the same name is another token.
+    let again = store
+        .create_token(&token("ci", "hash-ci-2", None))
+        .await?
+        .context("created")?;
+    ensure!(again != ci && store.token_is_valid(again).await?);
+    ensure!(!store.token_is_valid(ci).await?);
+    Ok(())
+}
+
+pub async fn credential_versions_change_with_every_credential_change(
+    db: &TestDb,
+) -> anyhow::Result<()> {
+    let store = db.open().await?;
+    store.create_team("a").await?;
+    assert_eq!(store.user_credential_version("alice").await?, None);
+    store
+        .create_user(&user("alice", Role::Developer, &["a"]))
+        .await?;
+    let first = store
+        .user_credential_version("alice")
+        .await?
+        .context("alice")?;
+    assert_eq!(first.password_hash, "$argon2id$fake$alice");
+    assert!(
+        !format!("{first:?}").contains("fake"),
+        "Debug shows the password hash"
+    );
+    assert_eq!(
+        store.user_credential_version("alice").await?.as_ref(),
+        Some(&first)
+    );
+
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    ensure!(
+        store
+            .set_user_role_and_teams("alice", Role::Developer, &teams(&[]))
+            .await?
+    );
+    let second = store
+        .user_credential_version("alice")
+        .await?
+        .context("alice")?;
+    ensure!(
+        second != first,
+        "a change of teams left the version as it was"
+    );
+
+    ensure!(store.set_password("alice", "$argon2id$other").await?);
+    let third = store
+        .user_credential_version("alice")
+        .await?
+        .context("alice")?;
+    ensure!(third != second && third.password_hash == "$argon2id$other");
+
+    ensure!(store.delete_user("alice").await?);
+    assert_eq!(store.user_credential_version("alice").await?, None);
+    Ok(())
+}
+
 pub async fn admins_are_detected_by_users_and_usable_tokens(db: &TestDb) -> anyhow::Result<()> {
     let store = db.open().await?;
     ensure!(!store.admin_exists().await?);
